@@ -1,0 +1,1 @@
+"""The FastAPI app serving the assistant over HTTP."""

@@ -1,0 +1,1 @@
+"""The assistant's tools: subscriber data, playbook rules, churn, offers, scripts, reports."""
