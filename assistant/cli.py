@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "assistant.cli_knowledge",
     "assistant.cli_segment",
     "assistant.cli_data",
+    "assistant.cli_churn",
 ]
 
 

@@ -41,7 +41,9 @@ def generate(
         str | None, typer.Option("--as-of", help="Snapshot date YYYY-MM-DD (default 2025-12-31).")
     ] = None,
     data_dir: DataDirOption = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
     json_output: JsonOption = False,
 ) -> None:
     """Generate a seeded synthetic subscriber base with usage history and churn labels."""

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
 
     # --- subscribers, rules, churn --------------------------------------------------------
     policy_file: Path | None = Field(None, description="Operator policy YAML overriding defaults.")
+    churn_model_dir: Path | None = Field(
+        None, description="Trained churn model directory (default: <data_dir>/models/churn)."
+    )
+    churn_threads: int = Field(0, ge=0, description="Threads for churn training and scoring; 0 = all cores.")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

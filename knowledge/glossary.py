@@ -21,16 +21,17 @@ class Glossary:
     entries: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def expand(self, query: str) -> list[str]:
-        """Chinese terms for the English phrases found in `query` (each term once, in order)."""
-        text = " " + re.sub(r"[^a-z0-9%]+", " ", query.lower()) + " "
+        """Chinese terms for the English phrases found in `query` (each term once, in order).
+
+        Phrases match on crude stems ("forwarding calls" matches "forward call"), longest first,
+        and a matched stretch of the query is not matched again by a shorter phrase.
+        """
+        consumed = f" {stem_phrase(query)} "
         found: list[str] = []
-        consumed = text
         for phrase, terms in self.entries:
             pattern = f" {phrase} "
-            variants = (pattern, f" {phrase}s ", f" {phrase}es ")
-            if any(v in consumed for v in variants):
-                for v in variants:
-                    consumed = consumed.replace(v, " \x00 ")
+            if pattern in consumed:
+                consumed = consumed.replace(pattern, " \x00 ")
                 found.extend(t for t in terms if t not in found)
         return found
 
@@ -40,6 +41,19 @@ class Glossary:
         for _, zh in self.entries:
             terms.extend(zh)
         return sorted(set(terms))
+
+
+def _stem(word: str) -> str:
+    """A crude English stem: enough to match plurals and -ing/-ed forms of glossary phrases."""
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def stem_phrase(text: str) -> str:
+    """Lower-case, strip punctuation and stem every word."""
+    return " ".join(_stem(w) for w in re.sub(r"[^a-z0-9%]+", " ", text.lower()).split())
 
 
 @lru_cache(maxsize=8)
@@ -61,7 +75,7 @@ def load_glossary(path: Path = DEFAULT_GLOSSARY) -> Glossary:
         if not zh:
             raise PlaybookError(f"glossary {path}: entry {i} has no Chinese terms")
         for phrase in en:
-            norm = " ".join(re.sub(r"[^a-z0-9%]+", " ", str(phrase).lower()).split())
+            norm = stem_phrase(str(phrase))
             if norm:
                 entries.append((norm, [str(t) for t in zh]))
     entries.sort(key=lambda e: -len(e[0]))

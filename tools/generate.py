@@ -213,9 +213,11 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
     base_arpu = plan_fee * np.exp(rng.normal(0.05, 0.25, n)) * np.where(pay == 2, 0.85, 1.0)
     season = 1 + 0.04 * np.sin(2 * np.pi * (t + as_of.month) / 12)
     noise_sd = np.where(pay == 2, 0.14, 0.08)[:, None]
-    arpu = base_arpu[:, None] * season * decline * np.exp(rng.normal(0, 1, (n, months)) * noise_sd)
+    # growth stage (domain.md 1.1): spend and traffic rise over the first months after activation
+    growth = np.clip(0.6 + 0.2 * (t - (months - tenure[:, None])), 0.6, 1.0)
+    arpu = base_arpu[:, None] * season * growth * decline * np.exp(rng.normal(0, 1, (n, months)) * noise_sd)
     base_mou = base_arpu * rng.uniform(2.0, 4.5, n)
-    mou = base_mou[:, None] * season * decline**1.3 * np.exp(rng.normal(0, 0.15, (n, months)))
+    mou = base_mou[:, None] * season * growth * decline**1.3 * np.exp(rng.normal(0, 0.15, (n, months)))
     silent_days = np.where(silent, rng.integers(10, 75, n), rng.poisson(0.8, n) * (u(n) < 0.2))
     mou[:, -1] = np.where(silent_days >= 30, 0.0, mou[:, -1] * (1 - silent_days / 31))
     data_base = np.where(hgen_i == 2, rng.lognormal(6.8, 0.8, n), np.where(hgen_i == 1, 60.0, 2.0))
@@ -250,6 +252,7 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
     churned = u(n) < _sigmoid(logit)
 
     vip = np.select([last3 > 320, last3 > 200, last3 > 130], ["diamond", "gold", "silver"], "none")
+    agents = pd.Series(rng.integers(1, 400, n)).astype(str).str.zfill(4).radd("AG").to_numpy()
     cumulative = (base_arpu * tenure * rng.uniform(0.85, 1.1, n)).round(2)
     subscribers = pd.DataFrame({
         "subscriber_id": ids, "msisdn": msisdn, "gender": gender, "age": age, "brand": brand,
@@ -259,15 +262,17 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
         "plan_type": plan_type, "plan_fee": plan_fee, "activation_date": activation,
         "tenure_months": tenure, "contract_type": contract_type, "contract_end_date": contract_end,
         "contract_remaining_amount_pct": remaining_pct, "is_group": is_group, "group_id": group_id,
-        "group_size": np.where(in_company, group_size, 0), "unit_guarantee": np.where(in_company, guarantee, False),
+        "group_size": np.where(in_company, group_size, 0),
+        "unit_guarantee": np.where(in_company, guarantee, False),
         "is_special": is_special, "is_student": is_student, "vip_level": vip,
         "handset_gen": handset_gen, "handset_price_band": handset_price_band,
         "points_balance": (cumulative * u(n) * 0.5).round(0), "arrears_amount": arrears_amount,
-        "arrears_days": arrears_days, "suspensions_6m": np.nansum(np.where(alive, suspensions, 0)[:, -6:], axis=1),
+        "arrears_days": arrears_days,
+        "suspensions_6m": np.where(alive, suspensions, 0)[:, -6:].sum(axis=1),
         "complaints_90d": np.where(alive, complaints, 0)[:, -3:].sum(axis=1),
         "competitor_hotline_calls": hotline_calls[:, -1], "silent_days": silent_days,
         "cumulative_spend": cumulative,
-        "assigned_agent": np.where((vip != "none") | is_special, pd.Series(rng.integers(1, 400, n)).astype(str).str.zfill(4).radd("AG").to_numpy(), None),
+        "assigned_agent": np.where((vip != "none") | is_special, agents, None),
         "arpu_month": arpu[:, -1].round(2), "arpu_3m_avg": last3.round(2), "mou_month": mou[:, -1].round(1),
         "sms_month": sms[:, -1].astype(float), "data_mb_month": data_mb[:, -1].round(1),
         "fwd_offnet_share_pct": fwd_share[:, -1].round(2), "snapshot_date": as_of_ts,

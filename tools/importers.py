@@ -304,7 +304,9 @@ def import_file(path: str | Path, mapping: str | Path) -> ImportReport:
     for name, cs in spec.columns.items():
         for target in cs.targets():
             values = parsed[name]
-            out[target] = values.map(lambda v, m=cs.map: m.get(v, v) if v is not None else None) if cs.map else values
+            if cs.map:
+                values = values.map(lambda v, m=cs.map: m.get(v, v) if v is not None else None)
+            out[target] = values
         if cs.feature:
             feature = parsed[name]
             if cs.type == "category":
@@ -317,7 +319,8 @@ def import_file(path: str | Path, mapping: str | Path) -> ImportReport:
         out[name] = pd.Series([value] * n)
     frame = pd.DataFrame(out)
     if "subscriber_id" in frame:
-        dup = frame["subscriber_id"].duplicated(keep="first").to_numpy() & frame["subscriber_id"].notna().to_numpy()
+        ids = frame["subscriber_id"]
+        dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
         rows.add(dup, "subscriber_id: duplicate of an earlier row")
     bad = np.zeros(n, dtype=bool)
     bad[list(rows.reasons)] = True

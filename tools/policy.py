@@ -188,6 +188,62 @@ class RiskPolicy(_Strict):
         return self
 
 
+class RenewalLeadPolicy(_Strict):
+    """How many days before contract end the renewal scenario starts, by segment (7.1, 12 item 23)."""
+
+    high_at_risk: int = Field(ge=0)
+    medium_at_risk: int = Field(ge=0)
+    other: int = Field(ge=0)
+    customer_initiated: int = Field(ge=0)
+
+
+class UsagePatternPolicy(_Strict):
+    """Thresholds of the 7.1 behaviour distinction: heavy voice / light data and the reverse."""
+
+    heavy_voice_min_mou: float = Field(ge=0)
+    light_data_max_mb: float = Field(ge=0)
+    light_voice_max_mou: float = Field(ge=0)
+    heavy_data_min_mb: float = Field(ge=0)
+
+
+class NoRepeatPolicy(_Strict):
+    """No-repeat windows for dispatches, in months (6.5)."""
+
+    renewal: int = Field(ge=0)
+    high_risk: int = Field(ge=0)
+    medium_risk: int = Field(ge=0)
+    revenue_drop: int = Field(ge=0)
+    revenue_drop_min_pct: float = Field(gt=0, le=100)
+    zero_voice: int = Field(ge=0)
+    collection: int = Field(ge=0)
+    default: int = Field(ge=0)
+
+
+class WalkInCaps(_Strict):
+    """Budget for a low-value customer who comes in and asks (3.2: 存费送费 only then)."""
+
+    monthly: float = Field(ge=0)
+    total: float = Field(ge=0)
+
+
+class OfferPolicy(_Strict):
+    """Next-best-offer engine settings (tools/offers.py); uplifts are per family in measures.yaml."""
+
+    margin_ratio: float = Field(gt=0, le=1)
+    horizon_months: int = Field(ge=1, le=120)
+    max_offers: int = Field(ge=1, le=10)
+    citations_per_query: int = Field(ge=1, le=5)
+    min_expected_value: float
+    lost_cause_min_probability: float = Field(gt=0, le=1)
+    lost_cause_uplift_factor: float = Field(ge=0, le=1)
+    renewal_lead_days: RenewalLeadPolicy
+    long_tenure_months: float = Field(ge=0)
+    short_tenure_months: float = Field(ge=0)
+    usage: UsagePatternPolicy
+    no_repeat_months: NoRepeatPolicy
+    walk_in_caps_low_value: WalkInCaps
+
+
 class Policy(_Strict):
     """The whole operator policy file."""
 
@@ -198,6 +254,7 @@ class Policy(_Strict):
     cost_caps: CostCapPolicy
     signals: SignalPolicy
     risk: RiskPolicy
+    offers: OfferPolicy
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

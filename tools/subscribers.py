@@ -138,7 +138,9 @@ class SubscriberStore:
         if not p.is_file():
             return empty_frame(TABLES[table])
         frame = pq.read_table(p, columns=columns).to_pandas()
-        schema = TABLES[table] if columns is None else {c: TABLES[table][c] for c in columns if c in TABLES[table]}
+        schema = TABLES[table]
+        if columns is not None:
+            schema = {c: schema[c] for c in columns if c in schema}
         return conform(frame, schema)
 
     def iter_batches(self, table: str, batch_size: int = 100_000) -> Iterator[pd.DataFrame]:
@@ -224,7 +226,8 @@ class SubscriberStore:
         if not self.exists():
             return SubscriberPage(items=[], total=0, offset=offset, limit=limit)
         where, params = self._where(filters)
-        base = self._base_sql(with_tier=filters.value_tier is not None)
+        base, base_params = self._base_sql(with_tier=filters.value_tier is not None)
+        params = [*base_params, *params]
         total = self._rows(f"{base} SELECT count(*) AS n FROM t WHERE {where}", params)[0]["n"]
         rows = self._rows(
             f"{base} SELECT * EXCLUDE (value_tier_) FROM t WHERE {where} "
@@ -235,26 +238,37 @@ class SubscriberStore:
             items=[subscriber_from_row(r) for r in rows], total=int(total), offset=offset, limit=limit
         )
 
-    def _base_sql(self, *, with_tier: bool) -> str:
+    def _base_sql(self, *, with_tier: bool) -> tuple[str, list[Any]]:
         # Value tier per domain.md 2.1, for filtering only; tools/rules.py is authoritative
-        # for one subscriber (its thresholds come from the operator policy).
+        # for one subscriber (its thresholds come from the operator policy). The network
+        # average and the top-20% / top-50% spend cut-offs come from the cache, so no window
+        # function runs over the whole table.
         src = str(self.path("subscribers")).replace("'", "''")  # our own path, not user input
         if not with_tier:
-            return f"WITH t AS (SELECT *, NULL AS value_tier_ FROM read_parquet('{src}'))"
-        return f"""
-        WITH s AS (SELECT * FROM read_parquet('{src}')),
-        a AS (SELECT avg(arpu_3m_avg) AS avg_arpu FROM s),
-        r AS (SELECT s.*, 100 * cume_dist() OVER (ORDER BY cumulative_spend DESC NULLS LAST)
-                  AS spend_rank_ FROM s),
-        t AS (SELECT r.* EXCLUDE (spend_rank_), CASE
+            return f"WITH t AS (SELECT *, NULL AS value_tier_ FROM read_parquet('{src}'))", []
+        avg = self.network_averages().arpu
+        sql = f"""WITH t AS (SELECT *, CASE
             WHEN coalesce(is_group, false) AND coalesce(group_size, 0) >= 10
                  AND coalesce(unit_guarantee, true) THEN 'group'
             WHEN coalesce(is_special, false) THEN 'high'
-            WHEN payment_type = 'postpaid' AND arpu_3m_avg > 3 * a.avg_arpu THEN 'high'
-            WHEN payment_type = 'postpaid' AND arpu_3m_avg >= a.avg_arpu THEN 'medium'
-            WHEN payment_type = 'quasi_prepaid' AND spend_rank_ <= 20 THEN 'high'
-            WHEN payment_type = 'quasi_prepaid' AND spend_rank_ <= 50 THEN 'medium'
-            ELSE 'low' END AS value_tier_ FROM r, a)"""
+            WHEN payment_type = 'postpaid' AND arpu_3m_avg > 3 * ? THEN 'high'
+            WHEN payment_type = 'postpaid' AND arpu_3m_avg >= ? THEN 'medium'
+            WHEN payment_type = 'quasi_prepaid' AND cumulative_spend >= ? THEN 'high'
+            WHEN payment_type = 'quasi_prepaid' AND cumulative_spend >= ? THEN 'medium'
+            ELSE 'low' END AS value_tier_ FROM read_parquet('{src}'))"""
+        return sql, [avg, avg, self._spend_cutoff(20), self._spend_cutoff(50)]
+
+    def _spend_cutoff(self, top_pct: float) -> float:
+        """Smallest cumulative spend whose rank from the top is within `top_pct` percent."""
+        spends = self._spends()
+        k = int(spends.size * top_pct / 100)
+        if k == 0:
+            return float("inf")
+        value = spends[spends.size - k]
+        if spends.size - np.searchsorted(spends, value, side="left") > k:  # ties cross the line
+            j = np.searchsorted(spends, value, side="right")
+            return float(spends[j]) if j < spends.size else float("inf")
+        return float(value)
 
     @staticmethod
     def _where(f: SubscriberFilter) -> tuple[str, list[Any]]:
@@ -339,17 +353,17 @@ class SubscriberStore:
 
         return self._cached("averages", compute)
 
-    def spend_rank_pct(self, cumulative_spend: float | None) -> float | None:
-        """Rank from the top in percent (5 = within the top 5%) of a cumulative spend."""
-        if cumulative_spend is None:
-            return None
-
+    def _spends(self) -> np.ndarray:
         def compute() -> np.ndarray:
             col = self.read_table("subscribers", ["cumulative_spend"])["cumulative_spend"]
             return np.sort(col.dropna().to_numpy(dtype="float64"))
 
-        spends = self._cached("spends", compute)
-        if spends.size == 0:
+        return self._cached("spends", compute)
+
+    def spend_rank_pct(self, cumulative_spend: float | None) -> float | None:
+        """Rank from the top in percent (5 = within the top 5%) of a cumulative spend."""
+        spends = self._spends()
+        if cumulative_spend is None or spends.size == 0:
             return None
         above_or_equal = spends.size - np.searchsorted(spends, cumulative_spend, side="left")
         return float(min(100.0, 100.0 * max(above_or_equal, 1) / spends.size))
