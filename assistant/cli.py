@@ -29,6 +29,8 @@ COMMAND_MODULES = [
     "assistant.cli_segment",
     "assistant.cli_data",
     "assistant.cli_churn",
+    "assistant.cli_offers",
+    "assistant.cli_ask",
 ]
 
 

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
 
     # --- subscribers, rules, churn --------------------------------------------------------
     policy_file: Path | None = Field(None, description="Operator policy YAML overriding defaults.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL for conversations, keys, outcomes (default: SQLite in data dir)."
+    )
     churn_model_dir: Path | None = Field(
         None, description="Trained churn model directory (default: <data_dir>/models/churn)."
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 from assistant.config import Settings, get_settings
 from knowledge.base import KnowledgeBase
@@ -31,6 +33,42 @@ class Services:
             max_file_bytes=int(s.max_file_mb * 1_000_000),
             batch_size=s.embedding_batch_size,
         )
+
+
+    @cached_property
+    def store(self) -> Any:
+        """Subscriber data (Parquet under the data dir, queried with DuckDB)."""
+        from tools.subscribers import SubscriberStore
+
+        return SubscriberStore(self.settings.data_dir)
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the trained churn model lives (absent: the transparent rule score is used)."""
+        return self.settings.churn_model_dir or self.settings.data_dir / "models" / "churn"
+
+    @property
+    def policy(self) -> Any:
+        """The operator policy (the shipped default, or RETENTION_POLICY_FILE merged over it)."""
+        from tools.policy import load_policy
+
+        return load_policy(self.settings.policy_file)
+
+    @cached_property
+    def conversations(self) -> Any:
+        """Conversation memory (SQLite under the data dir unless RETENTION_DATABASE_URL is set)."""
+        from assistant.memory import ConversationStore
+
+        url = self.settings.database_url
+        if not url:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(self.settings.data_dir / 'assistant.sqlite').resolve()}"
+        return ConversationStore(url)
+
+    def ensure_knowledge(self) -> None:
+        """Ingest the configured playbook folders if the knowledge base is empty."""
+        if self.knowledge.manifest.chunk_count() == 0:
+            self.knowledge.ingest(list(self.settings.playbook_dirs))
 
 
 _services: Services | None = None

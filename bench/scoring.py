@@ -76,32 +76,22 @@ def train(root: Path, model_dir: Path, train_rows: int, threads: int) -> dict:
 
 def score_child(root: Path, model_dir: Path, threads: int) -> dict:
     """In a fresh process: read the tables, then features + scoring of every subscriber."""
-    import numpy as np
-    import pyarrow.parquet as pq
-
-    from tools.churn import SCORE_CHUNK, score_frame
+    from tools.churn import iter_scores, read_scoring_tables
     from tools.churn_model import load_model
-    from tools.features import _positions
     from tools.subscribers import SubscriberStore
 
     store = SubscriberStore(root)
     model = load_model(model_dir, threads)
     started = time.perf_counter()
-    subs = pq.read_table(store.path("subscribers")).to_pandas()
-    usage = pq.read_table(store.path("usage")).to_pandas()
-    avg = store.network_averages().arpu
+    read_scoring_tables(store)
     read_s = time.perf_counter() - started
     started = time.perf_counter()
-    pos = _positions(subs["subscriber_id"], usage["subscriber_id"])
     total, n = 0.0, 0
-    for start in range(0, len(subs), SCORE_CHUNK):
-        stop = min(start + SCORE_CHUNK, len(subs))
-        part = usage.iloc[np.searchsorted(pos, start):np.searchsorted(pos, stop)]
-        scores = score_frame(model, subs.iloc[start:stop].reset_index(drop=True), part, avg)
+    for scores in iter_scores(store, model, progress=False):  # reads again, then features + scores
         total += float(scores["churn_probability"].sum())
         n += len(scores)
-    return {"subscribers": n, "read_s": round(read_s, 2),
-            "features_and_scoring_s": round(time.perf_counter() - started, 2),
+    elapsed = time.perf_counter() - started - read_s
+    return {"subscribers": n, "read_s": round(read_s, 2), "features_and_scoring_s": round(elapsed, 2),
             "mean_probability": round(total / n, 4), "peak_rss_mb": round(peak_rss_mb())}
 
 

@@ -250,16 +250,32 @@ def _arpu(subscribers: pd.DataFrame, features: pd.DataFrame, avg: float | None) 
     return np.nan_to_num(np.clip(arpu, 0, None), nan=0.0).astype(np.float32)
 
 
+def read_scoring_tables(store: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The subscriber and usage columns the features need, numbers as float32 (memory bound)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tools.features import SUBSCRIBER_INPUTS, USAGE_INPUTS
+
+    def read(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=[c for c in names if c in wanted or c.startswith("x_")])
+        schema = pa.schema([f.with_type(pa.float32()) if pa.types.is_float64(f.type) else f
+                            for f in table.schema])
+        return table.cast(schema).to_pandas()
+
+    usage_path = store.path("usage")
+    usage = read(usage_path, USAGE_INPUTS) if usage_path.is_file() else None
+    return read(store.path("subscribers"), SUBSCRIBER_INPUTS), usage if usage is not None and len(usage) else None
+
+
 def iter_scores(store: Any, model: ChurnModel, chunk_size: int = SCORE_CHUNK, progress: bool = True):  # noqa: ANN201
     """Score the whole store chunk by chunk (bounded feature memory), with a progress bar on stderr."""
-    import pyarrow.parquet as pq
     from tqdm import tqdm
 
     from tools.features import _positions
 
-    subscribers = pq.read_table(store.path("subscribers")).to_pandas()
-    usage_path = store.path("usage")
-    usage = pq.read_table(usage_path).to_pandas() if usage_path.is_file() else None
+    subscribers, usage = read_scoring_tables(store)
     avg = store.network_averages().arpu
     pos = _positions(subscribers["subscriber_id"], usage["subscriber_id"]) if usage is not None else None
     ordered = pos is not None and bool(np.all(np.diff(pos) >= 0))

@@ -143,8 +143,9 @@ class CandidateModel:
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds."""
         x = self.spec.apply(features)
-        if self.kind == "lightgbm":
-            raw = self.model.predict(x, raw_score=True, num_threads=resolve_threads(self.threads))
+        if self.kind == "lightgbm":  # codes in spec order are LightGBM's own category codes
+            raw = self.model.predict(self.spec.matrix(x), raw_score=True,
+                                     num_threads=resolve_threads(self.threads))
             return np.asarray(raw, dtype=np.float64)
         lr = self.model.named_steps["model"]
         design, _ = self._lr_design(x)
@@ -154,7 +155,8 @@ class CandidateModel:
         """Per-feature log-odds contributions (SHAP for LightGBM, coef x centred value for LR), and the base."""
         x = self.spec.apply(features)
         if self.kind == "lightgbm":
-            contrib = self.model.predict(x, pred_contrib=True, num_threads=resolve_threads(self.threads))
+            contrib = self.model.predict(self.spec.matrix(x), pred_contrib=True,
+                                         num_threads=resolve_threads(self.threads))
             contrib = np.asarray(contrib, dtype=np.float64)
             return pd.DataFrame(contrib[:, :-1], columns=self.spec.columns), contrib[:, -1]
         lr = self.model.named_steps["model"]

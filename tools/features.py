@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,10 @@ USAGE_VALUES = (
     "fwd_count", "fwd_offnet_share_pct", "competitor_hotline_calls", "complaints", "suspensions",
 )
 EXTRA_PREFIX = "x_"
+# Columns `build_features` reads: batch scoring loads only these (plus `x_` columns).
+SUBSCRIBER_INPUTS = (ID_COLUMN, *NUMERIC_COLUMNS, *FLAG_COLUMNS, *CATEGORICAL_COLUMNS,
+                     "contract_end_date", "contract_type", "snapshot_date")
+USAGE_INPUTS = (ID_COLUMN, "month", *USAGE_VALUES)
 LABEL_COLUMN = "churned_next_3m"
 EXCLUDED = frozenset({"gender", "x_gender"})  # not a retention lever; kept out of the model
 MAX_CATEGORIES = 100  # more distinct values than this looks like an identifier, not a feature
@@ -168,6 +173,21 @@ class FeatureSpec:
     numeric: list[str]
     categorical: dict[str, list[str]]
 
+    @cached_property
+    def dtypes(self) -> dict[str, pd.CategoricalDtype]:
+        """One categorical dtype per categorical feature, built once."""
+        return {name: pd.CategoricalDtype(cats) for name, cats in self.categorical.items()}
+
+    def matrix(self, x: pd.DataFrame) -> np.ndarray:
+        """An applied frame as float64 numbers; categories become their codes (missing: NaN)."""
+        out = np.empty((len(x), len(self.columns)), dtype=np.float64)
+        for j, name in enumerate(self.numeric):
+            out[:, j] = x[name].to_numpy()
+        for j, name in enumerate(self.categorical, start=len(self.numeric)):
+            codes = x[name].cat.codes.to_numpy()
+            out[:, j] = np.where(codes < 0, np.nan, codes)
+        return out
+
     @property
     def columns(self) -> list[str]:
         """All feature names in model order."""
@@ -208,8 +228,8 @@ class FeatureSpec:
         for name in self.numeric:
             col = features[name] if name in features else pd.Series(np.nan, index=features.index)
             out[name] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
-        for name, cats in self.categorical.items():
-            out[name] = _recode(features[name] if name in features else None, cats, n)
+        for name, dtype in self.dtypes.items():
+            out[name] = _recode(features[name] if name in features else None, dtype, n)
         return pd.DataFrame(out, index=pd.RangeIndex(n))
 
     def to_json(self) -> dict[str, Any]:
@@ -231,10 +251,11 @@ class FeatureSpec:
 
 
 def _num(col: pd.Series) -> np.ndarray:
-    """A column as float32 with NaN for missing values (booleans become 0/1)."""
-    if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(col):
-        col = pd.to_numeric(col, errors="coerce")
-    return col.astype("float32").to_numpy(dtype=np.float32, na_value=np.nan)
+    """A column as float32 with NaN for missing values (booleans become 0/1, junk becomes NaN)."""
+    try:
+        return col.to_numpy(dtype=np.float32, na_value=np.nan)
+    except (TypeError, ValueError):
+        return pd.to_numeric(col.astype(object), errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
 
 
 def _cat(col: pd.Series) -> pd.Categorical:
@@ -243,18 +264,24 @@ def _cat(col: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=[str(u) for u in uniques], validate=False)
 
 
-def _recode(values: pd.Series | None, categories: list[str], n: int) -> pd.Categorical:
-    """`values` as a categorical over exactly `categories` (unknown values and None become NaN)."""
+def _recode(values: pd.Series | None, dtype: pd.CategoricalDtype, n: int) -> pd.Categorical:
+    """`values` as a categorical of `dtype` (unknown values and None become NaN)."""
+    categories = dtype.categories
     if values is None:
-        return pd.Categorical.from_codes(np.full(n, -1), categories=categories, validate=False)
+        return pd.Categorical.from_codes(np.full(n, -1), dtype=dtype, validate=False)
+    if n <= 64:  # one lookup: plain Python beats building pandas indexes
+        index = {c: i for i, c in enumerate(categories)}
+        raw = values.astype(object).to_numpy()
+        codes = np.array([-1 if v is None or v is pd.NA or v != v else index.get(str(v), -1) for v in raw])
+        return pd.Categorical.from_codes(codes.astype(np.int64), dtype=dtype, validate=False)
     cat = values.array if isinstance(values.dtype, pd.CategoricalDtype) else _cat(values)
     known = pd.Index([str(c) for c in cat.categories])
-    lookup = pd.Index(categories).get_indexer(known) if len(known) else np.zeros(0, dtype=np.intp)
+    lookup = categories.get_indexer(known) if len(known) else np.zeros(0, dtype=np.intp)
     codes = np.asarray(cat.codes)
     new = np.full(len(codes), -1, dtype=np.int64)
     hit = codes >= 0
     new[hit] = lookup[codes[hit]]
-    return pd.Categorical.from_codes(new, categories=categories, validate=False)
+    return pd.Categorical.from_codes(new, dtype=dtype, validate=False)
 
 
 def _pct(current: np.ndarray, previous: np.ndarray) -> np.ndarray:
@@ -455,14 +482,15 @@ VALUE_TEXT: dict[str, tuple[str, str]] = {
 
 def describe_feature(feature: str, value: object) -> tuple[str, str] | None:
     """A zh/en phrase stating a feature's value, e.g. 'ARPU down 35% vs the previous 3 months'."""
+    missing = value is None or (not isinstance(value, str) and bool(pd.isna(value)))
     if feature == "contract_days_to_end":
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+        if missing:
             return "无合约", "no contract"
         days = int(round(float(value)))  # type: ignore[arg-type]
         if days < 0:
             return f"协议已于{-days}天前到期", f"contract expired {-days} days ago"
         return f"协议{days}天后到期", f"contract ends in {days} days"
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if missing:
         return None
     if feature in FLAG_TEXT:
         return FLAG_TEXT[feature][0 if float(value) >= 0.5 else 1]  # type: ignore[arg-type]

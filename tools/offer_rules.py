@@ -11,6 +11,7 @@ from datetime import date
 
 from tools.catalogue import Catalogue, Eligibility, Stage
 from tools.policy import Policy
+from tools.rules import worst_risk_label
 from tools.schemas import DispatchRecord, Scenario, Segmentation, SubscriberProfile, SubscriberSnapshot
 
 SCENARIOS: dict[str, tuple[str, str]] = {
@@ -46,6 +47,7 @@ SVC, CREDIT, HANDSET, TENURE = (
     "store_value_get_credit", "credit_subsidy_renewal", "handset_subsidy_renewal", "tenure_reward",
 )
 OLD_HANDSETS = ("2g", "3g_basic")
+_SWAPS = {"heavy_voice_light_data": "data_for_voice", "light_voice_heavy_data": "voice_for_data"}
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,16 @@ class OfferContext:
 
     @property
     def risk(self) -> str:
-        """Risk label of the segmentation."""
-        return self.segmentation.risk_label
+        """The worse of the segmentation's label and the probability's band (1.4: the worst wins)."""
+        r = self.policy.risk
+        band = ("high" if self.probability >= r.high_min_probability
+                else "medium" if self.probability >= r.medium_min_probability else "stable")
+        return worst_risk_label([self.segmentation.risk_label, band])
 
     @property
     def at_risk(self) -> bool:
-        """Medium or high risk by label or by probability: the renewal "high-risk" of 7.1 (see notes)."""
-        return self.risk in ("medium", "high") or (
-            self.risk != "churned" and self.probability >= self.policy.risk.medium_min_probability
-        )
+        """Medium or high risk: the "high-risk" targets of the 7.1 renewal distinctions (see notes)."""
+        return self.risk in ("medium", "high")
 
 
 def usage_pattern(profile: SubscriberProfile, policy: Policy) -> str | None:
@@ -282,6 +285,12 @@ def playbook_order(scenario: str, ctx: OfferContext, catalogue: Catalogue) -> Pl
     if scenario in fixed:
         order, zh, en = fixed[scenario]
         return PlaybookOrder(list(order), {}, zh, en)
+    swap = _SWAPS.get(ctx.usage_pattern or "")
+    if swap:
+        name = "用流量送话费" if swap == "data_for_voice" else "打电话送流量"
+        return PlaybookOrder([swap], {}, f"常规维系：先按行为匹配{name}（7.1 按行为区分），其余按期望保留价值排序（7.2）",
+                             f"routine: the behaviour match {swap.replace('_', ' ')} first (7.1), the rest by "
+                             "expected retained value (7.2)")
     return PlaybookOrder([], {}, "常规维系：按期望保留价值排序（7.2）", "routine: ranked by expected retained value (7.2)")
 
 
@@ -333,8 +342,7 @@ def _renewal_order(ctx: OfferContext) -> PlaybookOrder:
     else:
         out.gated[TENURE] = (f"续约中的网龄回馈用于网龄{op.long_tenure_months / 12:g}年以上客户（7.1）",
                              f"in renewal the tenure reward is for customers over {op.long_tenure_months / 12:g} years (7.1)")
-    swap = {"heavy_voice_light_data": "data_for_voice", "light_voice_heavy_data": "voice_for_data"}.get(
-        ctx.usage_pattern or "")
+    swap = _SWAPS.get(ctx.usage_pattern or "")
     if swap:
         out.order.append(swap)
         steps_zh.append("按行为区分：" + ("用流量送话费" if swap == "data_for_voice" else "打电话送流量"))

@@ -5,9 +5,10 @@ or the rule score) and returns an `OfferPlan`: ordered alternatives (the custome
 one, presented one at a time, 7.1), the candidates it dropped and why, and the caps it used.
 
 Hard rules (tests/tools/test_offers.py checks them on 10,000 generated subscribers):
-- caps (3.1): monthly_cost <= cap_monthly - spent_this_month, and
-  total_cost = one_off_cost + monthly_cost x cost_months <= cap_total - spent_total. One-off costs
-  count against the total cap only; each alternative fits the remaining budget on its own.
+- caps (3.1): monthly_cost <= max(0, cap_monthly - spent_this_month), and
+  total_cost = one_off_cost + monthly_cost x cost_months <= max(0, cap_total - spent_total).
+  One-off costs count against the total cap only; each alternative fits the remaining budget on
+  its own (they are alternatives); zero-cost services stay possible when the budget is used up.
 - low value: no proactive cost; a walk-in (`customer_initiated`) may get 存费送费 only (3.2).
 - passive churners: collection (DA004) only, never a discount (5.4).
 - never more than `max_offers` (7.1); a base-price cut never first and never alone (PM002, 7.11).
@@ -18,9 +19,11 @@ expected retained value = churn probability x uplift x ARPU x margin ratio x mon
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from tools.catalogue import Catalogue, CostTier, OfferFamily, load_catalogue
 from tools.citations import Searcher, cite
@@ -137,7 +140,8 @@ class _Planner:
         order = playbook_order(self.scenario, ctx, self.cat)
         if order.zh:
             self.note(order.zh, order.en)
-        candidates = [k for k, f in self.cat.families.items() if self.scenario in f.eligibility.scenarios]
+        candidates = [k for k, f in self.cat.families.items() if self.scenario in f.eligibility.scenarios
+                      or ctx.segmentation.passive_churn]  # a passive churner hears why no discount
         offers: list[RecommendedOffer] = []
         for key in candidates:
             offer = self._consider(key, order.order, order.gated)
@@ -350,7 +354,7 @@ class _Planner:
         measure = self.cat.measures[code]
         found: dict[str, Citation] = {}
         for query, topic in ((fam.citation_query, fam.topic), (measure.citation_query, measure.topic)):
-            for c in cite(searcher, query, k=k, topics=[topic]):
+            for c in _cached_cite(searcher, query, k, topic):
                 found.setdefault(c.id, c)
         return list(found.values())
 
@@ -374,6 +378,31 @@ class _Planner:
         if searcher is None:
             self.note("未接入知识库：本方案没有引用。CLI 会自动接入手册知识库",
                       "No knowledge base given: these offers carry no citations. The CLI always uses the playbooks")
+
+
+# Catalogue queries are fixed strings, so their passages only change when the playbooks do: cache
+# them per knowledge-base version (searchers without a manifest version are not cached).
+_CITE_CACHE: dict[tuple[Any, ...], list[Citation]] = {}
+_CITE_LOCK = threading.Lock()
+_CITE_CACHE_MAX = 1024
+
+
+def _cached_cite(searcher: Searcher, query: str, k: int, topic: str) -> list[Citation]:
+    manifest = getattr(searcher, "manifest", None)
+    version = getattr(manifest, "version", None)
+    if version is None:
+        return cite(searcher, query, k=k, topics=[topic])
+    key = (id(searcher), str(getattr(searcher, "directory", "")), version(), query, k, topic)
+    with _CITE_LOCK:
+        hit = _CITE_CACHE.get(key)
+    if hit is not None:
+        return [c.model_copy() for c in hit]
+    found = cite(searcher, query, k=k, topics=[topic])
+    with _CITE_LOCK:
+        if len(_CITE_CACHE) >= _CITE_CACHE_MAX:
+            _CITE_CACHE.clear()
+        _CITE_CACHE[key] = found
+    return [c.model_copy() for c in found]
 
 
 def _tenure_fits(tier: CostTier, tenure: float) -> bool:

@@ -1,0 +1,187 @@
+"""Assistant.ask(): one turn of a conversation, with memory, roles, masking and checked citations.
+
+The Assistant chooses the engine: the LLM agent (assistant/llm_agent.py) when an OpenAI-compatible
+endpoint is configured, otherwise the deterministic offline engine (assistant/offline.py). Both run
+the same tools through the same Toolkit, so roles, argument validation and citation tracking are
+identical. If the LLM fails and `llm_fallback_offline` is on, the offline engine answers instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Protocol
+
+from assistant.errors import LLMUnavailable
+from assistant.memory import Message
+from assistant.privacy import find_phones, mask_phone, mask_text
+from assistant.schemas import Reply, Role, StreamEvent
+from assistant.toolkit import Toolkit, Turn, short_id
+from knowledge.errors import RetentionError
+from tools.schemas import Citation, SubscriberSnapshot
+
+log = logging.getLogger(__name__)
+_CITE = re.compile(r"\[([0-9a-f]{8})\]")
+
+
+@dataclass
+class EngineAnswer:
+    """What an engine returns: the answer text and optional structured data (cards, charts)."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TurnInput:
+    """Everything an engine needs to answer one question."""
+
+    question: str  # already masked for LLMs where needed
+    history: list[Message]
+    turn: Turn
+    toolkit: Toolkit
+    snapshot: SubscriberSnapshot | None = None
+    lang: str = "zh"
+
+
+class Engine(Protocol):
+    """An engine answers one turn using the toolkit."""
+
+    name: str
+
+    def answer(self, request: TurnInput) -> EngineAnswer:
+        """Answer synchronously."""
+        ...
+
+
+def detect_language(text: str) -> str:
+    """'zh' when the text has Chinese characters, otherwise 'en'."""
+    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+
+
+class Assistant:
+    """The retention assistant: memory + engine + toolkit, for one Services."""
+
+    def __init__(self, services: Any, llm_engine: Engine | None = None, offline_engine: Engine | None = None):
+        self.services = services
+        self._llm = llm_engine
+        self._offline = offline_engine
+
+    @property
+    def offline(self) -> Engine:
+        """The deterministic engine (always available)."""
+        if self._offline is None:
+            from assistant.offline import OfflineEngine
+
+            self._offline = OfflineEngine()
+        return self._offline
+
+    @property
+    def llm(self) -> Engine | None:
+        """The LLM engine when an endpoint is configured."""
+        if self._llm is None and self.services.settings.llm_base_url:
+            from assistant.llm_agent import LLMEngine
+
+            self._llm = LLMEngine(self.services.settings)
+        return self._llm
+
+    def ask(
+        self,
+        question: str,
+        *,
+        role: Role = "agent",
+        conversation_id: str | None = None,
+        subscriber_id: str | None = None,
+        subscriber: SubscriberSnapshot | None = None,
+        owner: str = "local",
+    ) -> Reply:
+        """Answer one question in a conversation (created when the id is new or absent)."""
+        question = (question or "").strip()
+        if not question:
+            raise RetentionError("the question is empty")
+        store = self.services.conversations
+        convo = store.get_or_create(conversation_id, owner=owner, role=role)
+        focus = subscriber_id or convo.focus_subscriber
+        turn = Turn(role=role, focus_subscriber=focus)
+        toolkit = Toolkit(self.services, turn)
+        # Phone numbers typed by the user are resolved to a subscriber here, so that no full
+        # number ever reaches the model or the conversation log.
+        question, focus = self._resolve_phones(question, toolkit, turn, focus)
+        turn.focus_subscriber = focus
+        request = TurnInput(question=question, history=convo.messages[-12:], turn=turn, toolkit=toolkit,
+                            snapshot=subscriber, lang=detect_language(question))
+        engine_name, answer = self._run(request)
+        text, citations = self._checked_citations(answer.text, turn)
+        store.append(convo.id, "user", question)
+        reply = Reply(
+            answer=text, citations=citations, tool_calls=turn.tool_calls, conversation_id=convo.id,
+            engine=engine_name, role=role, subscriber_id=turn.focus_subscriber, data=answer.data,
+        )
+        store.append(convo.id, "assistant", text, {"citations": [c.model_dump() for c in citations],
+                                                   "tool_calls": [t.model_dump() for t in turn.tool_calls]})
+        if turn.focus_subscriber != convo.focus_subscriber:
+            store.set_focus(convo.id, turn.focus_subscriber)
+        return reply
+
+    async def stream(self, question: str, **kwargs: Any) -> AsyncIterator[StreamEvent]:
+        """The same turn as a stream: citations first, then tool events, tokens, and done."""
+        import anyio
+
+        try:
+            reply = await anyio.to_thread.run_sync(lambda: self.ask(question, **kwargs))
+        except RetentionError as exc:
+            yield StreamEvent(event="error", data={"message": str(exc)})
+            return
+        yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
+        for call in reply.tool_calls:
+            yield StreamEvent(event="tool", data=call.model_dump())
+        for token in re.findall(r"\S+\s*|\s+", reply.answer):
+            yield StreamEvent(event="token", data=token)
+        yield StreamEvent(event="done", data=reply.model_dump(mode="json"))
+
+    def _run(self, request: TurnInput) -> tuple[str, EngineAnswer]:
+        llm = self.llm
+        if llm is None:
+            return "offline", self.offline.answer(request)
+        try:
+            return "llm", llm.answer(request)
+        except LLMUnavailable as exc:
+            if not self.services.settings.llm_fallback_offline:
+                raise
+            log.warning("LLM unavailable (%s); answering with the offline engine", exc)
+            request.turn.tool_calls.clear()
+            request.turn.passages.clear()
+            return "offline", self.offline.answer(request)
+
+    def _resolve_phones(self, question: str, toolkit: Toolkit, turn: Turn, focus: str | None) -> tuple[str, str | None]:
+        for phone in find_phones(question):
+            masked = mask_phone(phone)
+            result = toolkit.execute("get_subscriber", {"subscriber": phone}) if _may_lookup(turn.role) else None
+            if result is not None and result.ok:
+                focus = turn.focus_subscriber
+                question = question.replace(phone, f"{masked} (subscriber {focus})")
+            question = mask_text(question.replace(phone, masked))
+        return mask_text(question), focus
+
+    @staticmethod
+    def _checked_citations(text: str, turn: Turn) -> tuple[str, list[Citation]]:
+        """Keep citations of passages this turn retrieved; drop (and log) any other id."""
+        cited: list[Citation] = []
+        for handle in _CITE.findall(text):
+            passage = turn.passages.get(handle)
+            if passage is None:
+                log.warning("dropped a citation to a passage not retrieved in this turn: %s", handle)
+                text = text.replace(f"[{handle}]", "")
+            elif passage not in cited:
+                cited.append(passage)
+        return text, cited
+
+
+def _may_lookup(role: str) -> bool:
+    from assistant.roles import ROLE_TOOLS
+
+    return role == "admin" or "get_subscriber" in ROLE_TOOLS.get(role, set())
+
+
+__all__ = ["Assistant", "EngineAnswer", "TurnInput", "Engine", "detect_language", "short_id"]

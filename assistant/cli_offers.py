@@ -1,0 +1,219 @@
+"""`retention offers`: next-best retention offers for one subscriber, within budget, with citations."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from tools.schemas import OfferPlan
+
+log = logging.getLogger(__name__)
+
+# Keys an inline snapshot file may carry besides the SubscriberSnapshot and SubscriberProfile fields.
+EXTRA_KEYS = ("churn_probability", "churn_reasons", "spent_total", "spent_this_month",
+              "recent_dispatches", "as_of")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `offers` command to `app`."""
+    app.command("offers")(offers_command)
+
+
+def offers_command(
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
+    ] = None,
+    subscriber_json: Annotated[
+        str | None,
+        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention segment` ('-' = stdin); "
+                     "may add profile fields (handset_gen, plan_type, mou_month, data_mb_month...), "
+                     "churn_probability, spent_total, spent_this_month, recent_dispatches, as_of."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    customer_initiated: Annotated[
+        bool, typer.Option("--customer-initiated", help="The customer came in or called (walk-in rules).")
+    ] = False,
+    max_offers: Annotated[int | None, typer.Option("--max-offers", min=1, max=10, help="At most N offers.")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
+    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+) -> None:
+    """Next-best retention offers for one subscriber: ordered, within the value tier's caps, cited."""
+    from assistant.cli import emit_json, fail
+    from assistant.config import get_settings
+    from tools.catalogue import load_catalogue
+    from tools.offers import recommend_offers
+    from tools.policy import load_policy
+    from tools.schemas import Offer
+
+    if (subscriber is None) == (subscriber_json is None):
+        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
+    settings = get_settings()
+    pol = load_policy(policy or settings.policy_file)
+    cat = load_catalogue(catalogue)
+    if subscriber is not None:
+        inputs = _from_store(subscriber, data_dir or settings.data_dir, pol)
+    else:
+        inputs = _from_json(_read(subscriber_json or "-"), pol)
+    plan = recommend_offers(**inputs, searcher=_knowledge_base(), catalogue=cat, policy=pol,
+                            max_offers=max_offers, customer_initiated=customer_initiated)
+    if json_output:
+        fields = set(Offer.model_fields)
+        emit_json([offer.model_dump(mode="json", include=fields) for offer in plan.offers])
+    else:
+        _print_plan(plan)
+
+
+def _knowledge_base() -> Any:
+    """The playbook knowledge base; the shipped playbooks are ingested first if it is empty."""
+    from assistant.services import get_services
+
+    services = get_services()
+    kb = services.knowledge
+    if kb.manifest.chunk_count() == 0:
+        log.info("knowledge base is empty: ingesting the playbooks (first run only)")
+        kb.ingest(services.settings.playbook_dirs, progress=False)
+    return kb
+
+
+def _from_store(key: str, data_dir: Path, policy: Any) -> dict[str, Any]:
+    from tools.offer_history import load_history, profile_from_subscriber
+    from tools.rules import segment
+    from tools.subscribers import SubscriberStore
+
+    store = SubscriberStore(data_dir)
+    sub = store.lookup(key)  # SubscriberNotFound -> one line, exit 1 (assistant.cli.main)
+    as_of = sub.snapshot_date or date.today()
+    snapshot = store.to_snapshot(sub.subscriber_id)
+    seg = segment(snapshot, policy)
+    probability, reasons = _churn(store, sub.subscriber_id, data_dir, policy, seg)
+    if probability[1] is not None:
+        seg = seg.model_copy(update={"risk_label": probability[1]})
+    history = load_history(store, sub.subscriber_id, as_of)
+    return dict(snapshot=snapshot, segmentation=seg, churn_probability=probability[0], churn_reasons=reasons,
+                spent_total=history.spent_total, spent_this_month=history.spent_this_month,
+                recent_dispatches=history.recent_dispatches, as_of=as_of, profile=profile_from_subscriber(sub))
+
+
+def _churn(store: Any, sid: str, data_dir: Path, policy: Any, seg: Any) -> tuple[tuple[float, str | None], list[str]]:
+    """The trained model's probability and label when there is one, else the rule score."""
+    from assistant.config import get_settings
+    from knowledge.errors import RetentionError
+
+    rules = ((seg.rule_score.probability, None), [f.factor for f in seg.rule_score.factors if f.contribution > 0])
+    try:
+        from tools.churn import churn_risk
+    except ImportError:
+        return rules
+    settings = get_settings()
+    model_dir = settings.churn_model_dir or data_dir / "models" / "churn"
+    try:
+        risk = churn_risk(store, sid, model_dir, policy)
+    except RetentionError as exc:
+        log.warning("churn model unavailable (%s): using the rule score", exc)
+        return rules
+    return (risk.churn_probability, risk.risk_label), [r.factor for r in risk.reasons]
+
+
+def _read(source: str) -> str:
+    from assistant.cli import fail
+
+    if source == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            fail("--subscriber-json -: pipe the snapshot JSON on stdin")
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read snapshot file {source}: {exc}")
+
+
+def _from_json(text: str, policy: Any) -> dict[str, Any]:
+    """Snapshot, profile and history from an inline JSON object; bad input exits 1 naming the field."""
+    from pydantic import BaseModel, ValidationError
+
+    from assistant.cli import fail
+    from tools.rules import segment
+    from tools.schemas import DispatchRecord, SubscriberProfile, SubscriberSnapshot
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"snapshot is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    if not isinstance(data, dict):
+        fail(f"snapshot must be a JSON object of subscriber fields, not a {type(data).__name__}")
+    profile_keys = set(SubscriberProfile.model_fields)
+    unknown = sorted(set(data) - set(SubscriberSnapshot.model_fields) - profile_keys - set(EXTRA_KEYS))
+    if unknown:
+        fail("invalid snapshot: " + "; ".join(f"{k}: unknown field" for k in unknown))
+
+    def parse(model: type[BaseModel], values: dict[str, Any], prefix: str = "") -> Any:
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                where = prefix + (".".join(str(p) for p in error["loc"]) or "(snapshot)")
+                message = {"missing": "required field is missing"}.get(error["type"], error["msg"])
+                problems.append(f"{where}: {message}")
+            fail("invalid snapshot: " + "; ".join(problems))
+
+    snapshot = parse(SubscriberSnapshot, {k: v for k, v in data.items() if k in SubscriberSnapshot.model_fields})
+    profile = parse(SubscriberProfile, {k: v for k, v in data.items() if k in profile_keys})
+    dispatches = data.get("recent_dispatches") or []
+    if not isinstance(dispatches, list):
+        fail("invalid snapshot: recent_dispatches: must be a list of {date, scenario, measure_codes, cost}")
+    records = [parse(DispatchRecord, d, f"recent_dispatches.{i}.") for i, d in enumerate(dispatches)]
+    seg = segment(snapshot, policy)
+    probability = data.get("churn_probability", seg.rule_score.probability)
+    reasons = data.get("churn_reasons") or [f.factor for f in seg.rule_score.factors if f.contribution > 0]
+    numbers = {k: data.get(k, 0.0) for k in ("spent_total", "spent_this_month")}
+    for key, value in {"churn_probability": probability, **numbers}.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+                key == "churn_probability" and value > 1):
+            fail(f"invalid snapshot: {key}: must be a number" + (" between 0 and 1" if key == "churn_probability" else " >= 0"))
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        fail("invalid snapshot: churn_reasons: must be a list of reason codes")
+    try:
+        as_of = date.fromisoformat(data["as_of"]) if data.get("as_of") else date.today()
+    except (TypeError, ValueError):
+        fail("invalid snapshot: as_of: must be a date like 2025-12-31")
+    return dict(snapshot=snapshot, segmentation=seg, churn_probability=float(probability),
+                churn_reasons=reasons, recent_dispatches=records, as_of=as_of, profile=profile,
+                **{k: float(v) for k, v in numbers.items()})
+
+
+def _print_plan(plan: OfferPlan) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"[bold]场景 Scenario[/bold]: {plan.scenario_zh} {plan.scenario_en}   "
+                  f"价值 {plan.value_tier} · 风险 {plan.risk_label} · 流失概率 {plan.churn_probability:.2f}")
+    table = Table(show_lines=False)
+    for name in ("#", "编码 Code", "方案 Offer", "每月 Monthly", "一次性 One-off", "上限 Caps (m/total)", "期望价值 EV"):
+        table.add_column(name)
+    for i, o in enumerate(plan.offers, start=1):
+        table.add_row(str(i), o.measure_code, f"{o.title_zh}\n{o.title_en}", f"{o.monthly_cost:.2f}",
+                      f"{o.one_off_cost:.2f}", f"{o.cap_monthly:.2f} / {o.cap_total:.2f}", f"{o.expected_value:.2f}")
+    console.print(table)
+    for i, o in enumerate(plan.offers, start=1):
+        console.print(f"[bold]{i}. {o.measure_code} {o.title_zh} / {o.title_en}[/bold]")
+        for line in o.why:
+            console.print(f"   {line}", markup=False)
+        for c in o.citations:
+            console.print(f"   ↳ {c.source} § {c.section} [{c.id}]", markup=False)
+    console.print("[bold]说明 Notes[/bold]")
+    for zh, en in zip(plan.notes_zh, plan.notes_en):
+        console.print(f"  • {zh}\n    {en}", markup=False)
+    if plan.excluded:
+        console.print("[bold]未采用 Excluded[/bold]")
+        for e in plan.excluded:
+            console.print(f"  • {e.measure_code} {e.family} [{e.rule}]: {e.reason_zh} / {e.reason_en}", markup=False)
