@@ -97,6 +97,22 @@ class Assistant:
         owner: str = "local",
     ) -> Reply:
         """Answer one question in a conversation (created when the id is new or absent)."""
+        convo, request = self._prepare(question, role=role, conversation_id=conversation_id,
+                                       subscriber_id=subscriber_id, subscriber=subscriber, owner=owner)
+        engine_name, answer = self._run(request)
+        return self._finish(convo, request, engine_name, answer)
+
+    def _prepare(
+        self,
+        question: str,
+        *,
+        role: Role = "agent",
+        conversation_id: str | None = None,
+        subscriber_id: str | None = None,
+        subscriber: SubscriberSnapshot | None = None,
+        owner: str = "local",
+    ) -> tuple[Any, TurnInput]:
+        """Open the conversation and build the turn: role, focus, toolkit, masked question."""
         question = (question or "").strip()
         if not question:
             raise RetentionError("the question is empty")
@@ -111,12 +127,16 @@ class Assistant:
         turn.focus_subscriber = focus
         request = TurnInput(question=question, history=convo.messages[-12:], turn=turn, toolkit=toolkit,
                             snapshot=subscriber, lang=detect_language(question))
-        engine_name, answer = self._run(request)
+        return convo, request
+
+    def _finish(self, convo: Any, request: TurnInput, engine_name: str, answer: EngineAnswer) -> Reply:
+        """Check the citations, store both messages and the focus, and build the Reply."""
+        store, turn, question = self.services.conversations, request.turn, request.question
         text, citations = self._checked_citations(answer.text, turn)
         store.append(convo.id, "user", question)
         reply = Reply(
             answer=text, citations=citations, tool_calls=turn.tool_calls, conversation_id=convo.id,
-            engine=engine_name, role=role, subscriber_id=turn.focus_subscriber, data=answer.data,
+            engine=engine_name, role=turn.role, subscriber_id=turn.focus_subscriber, data=answer.data,
         )
         store.append(convo.id, "assistant", text, {"citations": [c.model_dump() for c in citations],
                                                    "tool_calls": [t.model_dump() for t in turn.tool_calls]})
@@ -125,20 +145,57 @@ class Assistant:
         return reply
 
     async def stream(self, question: str, **kwargs: Any) -> AsyncIterator[StreamEvent]:
-        """The same turn as a stream: citations first, then tool events, tokens, and done."""
+        """The same turn as a stream: tool events, citations before the first token, tokens, done.
+
+        With an engine that streams (`astream`), tokens are the model's own and the `citations`
+        event lists the passages retrieved before the first token; `done` carries the Reply with
+        the checked citations. Other engines run in a thread and their answer is chunked.
+        """
         import anyio
 
         try:
-            reply = await anyio.to_thread.run_sync(lambda: self.ask(question, **kwargs))
+            convo, request = await anyio.to_thread.run_sync(lambda: self._prepare(question, **kwargs))
+            llm, outcome = self.llm, {}
+            if llm is not None and hasattr(llm, "astream"):
+                async for event in self._stream_llm(llm, request, outcome):
+                    yield event
+            else:
+                outcome["engine"], outcome["answer"] = await anyio.to_thread.run_sync(self._run, request)
+            reply = await anyio.to_thread.run_sync(self._finish, convo, request, outcome["engine"], outcome["answer"])
         except RetentionError as exc:
             yield StreamEvent(event="error", data={"message": str(exc)})
             return
-        yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
-        for call in reply.tool_calls:
-            yield StreamEvent(event="tool", data=call.model_dump())
-        for token in re.findall(r"\S+\s*|\s+", reply.answer):
-            yield StreamEvent(event="token", data=token)
+        if not outcome.get("streamed"):
+            yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
+            for call in reply.tool_calls:
+                yield StreamEvent(event="tool", data=call.model_dump())
+            for token in re.findall(r"\S+\s*|\s+", reply.answer):
+                yield StreamEvent(event="token", data=token)
         yield StreamEvent(event="done", data=reply.model_dump(mode="json"))
+
+    async def _stream_llm(self, llm: Any, request: TurnInput, outcome: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+        """Relay the LLM engine's events; fall back to the offline engine if it fails before a token."""
+        import anyio
+
+        tokens = 0
+        outcome.update(engine="llm", answer=EngineAnswer(text=""), streamed=True)
+        try:
+            async for event in llm.astream(request):
+                if event.event == "done":
+                    outcome["answer"] = EngineAnswer(text=event.data["text"], data=event.data.get("data") or {})
+                    continue
+                if event.event == "token" and tokens == 0:
+                    yield StreamEvent(event="citations", data=[c.model_dump() for c in request.turn.passages.values()])
+                tokens += event.event == "token"
+                yield event
+        except LLMUnavailable as exc:
+            if tokens or not self.services.settings.llm_fallback_offline:
+                raise
+            log.warning("LLM unavailable (%s); answering with the offline engine", exc)
+            request.turn.tool_calls.clear()
+            request.turn.passages.clear()
+            answer = await anyio.to_thread.run_sync(self.offline.answer, request)
+            outcome.update(engine="offline", answer=answer, streamed=False)
 
     def _run(self, request: TurnInput) -> tuple[str, EngineAnswer]:
         llm = self.llm

@@ -30,7 +30,10 @@ COMMAND_MODULES = [
     "assistant.cli_data",
     "assistant.cli_churn",
     "assistant.cli_offers",
+    "assistant.cli_script",
     "assistant.cli_ask",
+    "assistant.cli_keys",
+    "assistant.cli_serve",
 ]
 
 

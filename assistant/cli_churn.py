@@ -59,7 +59,9 @@ def _load(path: Path, mapping: str | None) -> Any:
 
 
 def train(
-    data: Annotated[Path | None, typer.Option("--data", help="Labelled file to train on (default: the store).")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled file to train on (default: the store).")
+    ] = None,
     mapping: MappingOption = None,
     folds: FoldsOption = 5,
     seed: SeedOption = 42,
@@ -93,7 +95,9 @@ def train(
 
 
 def evaluate(
-    data: Annotated[Path | None, typer.Option("--data", help="Labelled file for stratified k-fold CV.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled file for stratified k-fold CV.")
+    ] = None,
     train_file: Annotated[Path | None, typer.Option("--train", help="Hold-out: training file.")] = None,
     test_file: Annotated[Path | None, typer.Option("--test", help="Hold-out: test file.")] = None,
     mapping: MappingOption = None,
@@ -140,11 +144,15 @@ def _print_evaluation(result: ChurnEvaluation) -> None:
 
 
 def score(
-    subscriber: Annotated[str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number.")] = None,
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number.")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Score every subscriber into --out.")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Parquet file for --all.")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
     data_dir: DataDirOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -1,4 +1,4 @@
-"""`retention ingest`, `retention search` and `retention run`: the playbook knowledge base."""
+"""`retention ingest` and `retention search` (the playbook knowledge base), and `retention run`."""
 
 from __future__ import annotations
 
@@ -107,25 +107,18 @@ def _print_passages(passages) -> None:  # type: ignore[no-untyped-def]
         console.print(Panel(p.text, title=title, title_align="left"))
 
 
-def run() -> None:
-    """Bootstrap what is missing (ingest the default playbooks), then search interactively."""
+def run(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+) -> None:
+    """Bootstrap missing demo data (subscribers, churn model, playbooks, API keys), then serve the API."""
+    from assistant.bootstrap import bootstrap
+    from assistant.cli_serve import serve_app
+
     services = _services()
-    kb = services.knowledge
-    report = kb.ingest(list(services.settings.playbook_dirs))
-    typer.echo(
-        f"knowledge base ready: {report.total_chunks} passages "
-        f"({report.files} file(s) indexed now, {report.unchanged} unchanged)", err=True
-    )
-    kb.warm()
-    typer.echo("Ask about the playbooks (zh or en); an empty line or Ctrl-D quits.", err=True)
-    while True:
-        try:
-            query = input("search> ")
-        except (EOFError, KeyboardInterrupt):
-            break
-        if not query.strip():
-            break
-        _print_passages(kb.search(query, k=services.settings.search_k))
+    bootstrap(services)
+    typer.echo(f"Serving the chat page and API on http://{host}:{port} (docs at /docs); Ctrl-C stops it.", err=True)
+    serve_app(host, port, services=services)
 
 
 def register(app: typer.Typer) -> None:

@@ -53,17 +53,27 @@ def offers_command(
     from tools.policy import load_policy
     from tools.schemas import Offer
 
+    from knowledge.errors import RetentionError
+
     if (subscriber is None) == (subscriber_json is None):
         fail("give exactly one of --subscriber ID or --subscriber-json FILE")
     settings = get_settings()
-    pol = load_policy(policy or settings.policy_file)
-    cat = load_catalogue(catalogue)
-    if subscriber is not None:
-        inputs = _from_store(subscriber, data_dir or settings.data_dir, pol)
-    else:
-        inputs = _from_json(_read(subscriber_json or "-"), pol)
-    plan = recommend_offers(**inputs, searcher=_knowledge_base(), catalogue=cat, policy=pol,
-                            max_offers=max_offers, customer_initiated=customer_initiated)
+    try:
+        pol = load_policy(policy or settings.policy_file)
+        cat = load_catalogue(catalogue)
+        if subscriber is not None:
+            from tools.offer_inputs import offer_inputs
+            from tools.subscribers import SubscriberStore
+
+            root = data_dir or settings.data_dir
+            model_dir = settings.churn_model_dir if data_dir is None and settings.churn_model_dir else root / "models" / "churn"
+            inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
+        else:
+            inputs = _from_json(_read(subscriber_json or "-"), pol)
+        plan = recommend_offers(**inputs, searcher=_knowledge_base(), catalogue=cat, policy=pol,
+                                max_offers=max_offers, customer_initiated=customer_initiated)
+    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
+        fail(str(exc))
     if json_output:
         fields = set(Offer.model_fields)
         emit_json([offer.model_dump(mode="json", include=fields) for offer in plan.offers])
@@ -81,45 +91,6 @@ def _knowledge_base() -> Any:
         log.info("knowledge base is empty: ingesting the playbooks (first run only)")
         kb.ingest(services.settings.playbook_dirs, progress=False)
     return kb
-
-
-def _from_store(key: str, data_dir: Path, policy: Any) -> dict[str, Any]:
-    from tools.offer_history import load_history, profile_from_subscriber
-    from tools.rules import segment
-    from tools.subscribers import SubscriberStore
-
-    store = SubscriberStore(data_dir)
-    sub = store.lookup(key)  # SubscriberNotFound -> one line, exit 1 (assistant.cli.main)
-    as_of = sub.snapshot_date or date.today()
-    snapshot = store.to_snapshot(sub.subscriber_id)
-    seg = segment(snapshot, policy)
-    probability, reasons = _churn(store, sub.subscriber_id, data_dir, policy, seg)
-    if probability[1] is not None:
-        seg = seg.model_copy(update={"risk_label": probability[1]})
-    history = load_history(store, sub.subscriber_id, as_of)
-    return dict(snapshot=snapshot, segmentation=seg, churn_probability=probability[0], churn_reasons=reasons,
-                spent_total=history.spent_total, spent_this_month=history.spent_this_month,
-                recent_dispatches=history.recent_dispatches, as_of=as_of, profile=profile_from_subscriber(sub))
-
-
-def _churn(store: Any, sid: str, data_dir: Path, policy: Any, seg: Any) -> tuple[tuple[float, str | None], list[str]]:
-    """The trained model's probability and label when there is one, else the rule score."""
-    from assistant.config import get_settings
-    from knowledge.errors import RetentionError
-
-    rules = ((seg.rule_score.probability, None), [f.factor for f in seg.rule_score.factors if f.contribution > 0])
-    try:
-        from tools.churn import churn_risk
-    except ImportError:
-        return rules
-    settings = get_settings()
-    model_dir = settings.churn_model_dir or data_dir / "models" / "churn"
-    try:
-        risk = churn_risk(store, sid, model_dir, policy)
-    except RetentionError as exc:
-        log.warning("churn model unavailable (%s): using the rule score", exc)
-        return rules
-    return (risk.churn_probability, risk.risk_label), [r.factor for r in risk.reasons]
 
 
 def _read(source: str) -> str:
@@ -178,7 +149,8 @@ def _from_json(text: str, policy: Any) -> dict[str, Any]:
     for key, value in {"churn_probability": probability, **numbers}.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
                 key == "churn_probability" and value > 1):
-            fail(f"invalid snapshot: {key}: must be a number" + (" between 0 and 1" if key == "churn_probability" else " >= 0"))
+            bounds = " between 0 and 1" if key == "churn_probability" else " >= 0"
+            fail(f"invalid snapshot: {key}: must be a number{bounds}")
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         fail("invalid snapshot: churn_reasons: must be a list of reason codes")
     try:

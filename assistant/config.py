@@ -76,12 +76,29 @@ class Settings(BaseSettings):
     )
     churn_threads: int = Field(0, ge=0, description="Threads for churn training and scoring; 0 = all cores.")
 
+    # --- API ----------------------------------------------------------------------------
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser; empty = CORS off."
+    )
+    api_rate_limit_per_minute: int = Field(60, ge=1, description="Requests per minute per API key.")
+    api_max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest JSON request body (413 above).")
+    api_max_message_chars: int = Field(4000, ge=1, description="Longest chat message (422 above).")
+    api_upload_max_mb: float = Field(25.0, gt=0, description="Largest playbook upload to /v1/knowledge/ingest.")
+    auth_required: bool = Field(True, description="Require an API key (`retention keys create`).")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("playbook_dirs", mode="before")
     @classmethod
     def _parse_dirs(cls, value: object) -> object:
         return _split_paths(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return _split_paths(value) if isinstance(value, str) else value
 
     @property
     def knowledge_dir(self) -> Path:

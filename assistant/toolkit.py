@@ -76,6 +76,8 @@ class Toolkit:
                 args = json.loads(args or "{}")
             except json.JSONDecodeError as exc:
                 return self._fail(name, {}, f"arguments are not valid JSON ({exc.msg})")
+        if args is not None and not isinstance(args, dict):  # e.g. "S000000001" or [1, 2]
+            return self._fail(name, {}, "arguments must be a JSON object of named parameters")
         args = dict(args or {})
         spec = self.specs.get(name)
         if spec is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -21,6 +22,9 @@ from knowledge.lexical import LexicalIndex, Tokenizer
 from knowledge.manifest import ChunkRow, Manifest
 from knowledge.retrieve import Passage, search
 from knowledge.store import VectorStore
+
+
+QUERY_CACHE_SIZE = 4096
 
 
 def _slug(text: str) -> str:
@@ -60,6 +64,7 @@ class KnowledgeBase:
         self.position: dict[str, int] = {}
         self._loaded_version: int | None = None
         self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def manifest(self) -> Manifest:
@@ -111,8 +116,18 @@ class KnowledgeBase:
             self.refresh()
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The query vector."""
-        return self.embedder.embed_query(text)
+        """The query vector (recent queries are remembered: scenario queries repeat across users)."""
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        vector = self.embedder.embed_query(text)
+        with self._lock:
+            self._query_cache[text] = vector
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return vector
 
     def search(self, query: str, k: int = 5, *, sources: Sequence[str] | None = None,
                topics: Sequence[str] | None = None) -> list[Passage]:

@@ -96,10 +96,24 @@ def split_sentences(text: str, max_len: int) -> list[str]:
     return pieces
 
 
+# A Chinese character carries about as much as 2.5 Latin characters (one short English word is
+# ~1.3 tokens): `size` is in Chinese characters, and Latin-script text gets proportionally more.
+LATIN_FACTOR = 2.5
+
+
+def effective_size(text: str, size: int) -> int:
+    """The chunk length in characters for this text's script."""
+    sample = text[:5000]
+    letters = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    han = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    return int(size * LATIN_FACTOR) if letters > 3 * max(han, 1) else size
+
+
 def chunk_text(
     text: str, *, markdown: bool = False, size: int = 320, overlap: int = 1, title: str | None = None
 ) -> list[Chunk]:
     """Chunk a cleaned document; adjacent chunks of a section share `overlap` sentences."""
+    size = effective_size(text, size)
     chunks: list[Chunk] = []
     for path, body in _sections(text, markdown):
         if title and (not path or path[0] != title):

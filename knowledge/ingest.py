@@ -108,7 +108,8 @@ def prepare(path: Path, data: bytes, *, size: int, overlap: int) -> PreparedFile
         occurrence = seen.get(piece.text, 0)
         seen[piece.text] = occurrence + 1
         section = piece.section_path
-        heading = f"{title} > {section}" if title and section else (title or section)
+        # The heading path usually starts with the document title already (its H1).
+        heading = section if not title or section.startswith(title) else f"{title} > {section}".rstrip(" >")
         rows.append(ChunkRow(
             id=chunk_id(source, piece.text, occurrence), source=source, ordinal=piece.ordinal,
             section=section, text=piece.text,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,13 @@ def labelled_features(
 def train_churn_model(
     subscribers: pd.DataFrame, model_dir: Path, usage: pd.DataFrame | None = None,
     folds: int = 5, seed: int = 42, threads: int | None = None, source: str = "store",
+    network_avg_arpu: float | None = None,
 ) -> ChurnTrainReport:
     """Train, calibrate and save the churn model for these subscribers (labels in `churned_next_3m`)."""
     from tools.churn_model import save_model
 
     started = time.perf_counter()
-    features, y = labelled_features(subscribers, usage)
+    features, y = labelled_features(subscribers, usage, network_avg_arpu)
     model = train_model(features, y, folds=folds, seed=seed, threads=threads)
     model.metadata.update(source=source, low_min_probability=round(float(y.mean()), 4),
                           horizon_months=HORIZON_MONTHS)
@@ -88,12 +90,13 @@ def train_churn_model(
 def train_from_store(store: Any, model_dir: Path, folds: int = 5, seed: int = 42,
                      threads: int | None = None) -> ChurnTrainReport:
     """Train on every labelled subscriber of the store, with their usage history."""
-    subscribers = store.read_table("subscribers")
+    if not store.exists():
+        raise InvalidInput("the subscriber store is empty: run `retention data generate` or `data import`")
+    subscribers, usage = read_scoring_tables(store, extra=(LABEL_COLUMN, "arpu_3m_avg"))
     if subscribers.empty:
         raise InvalidInput("the subscriber store is empty: run `retention data generate` or `data import`")
-    usage = store.read_table("usage")
-    return train_churn_model(subscribers, model_dir, usage if len(usage) else None, folds, seed,
-                             threads, source=str(store.root))
+    return train_churn_model(subscribers, model_dir, usage, folds, seed, threads, source=str(store.root),
+                             network_avg_arpu=store.network_averages().arpu)
 
 
 def evaluate_cv(
@@ -138,7 +141,9 @@ _TOPIC = {"competitor_hotline_calls": "hotline", "competitor_hotline_calls_3m": 
           "suspensions_6m": "suspensions", "suspensions_per_month_6m": "suspensions"}
 
 
-def explain(features: pd.DataFrame, contributions: pd.DataFrame, top: int = MAX_REASONS) -> list[list[ChurnReason]]:
+def explain(
+    features: pd.DataFrame, contributions: pd.DataFrame, top: int = MAX_REASONS
+) -> list[list[ChurnReason]]:
     """For each row, the factors that raise its risk most, as zh/en reasons with their log-odds."""
     out: list[list[ChurnReason]] = []
     for i in range(len(contributions)):
@@ -208,7 +213,9 @@ def churn_risk(store: Any, subscriber_id: str, model_dir: Path, policy: Policy |
                      model=model.kind, model_trained_at=model.metadata.get("trained_at"), **common)
 
 
-def _low_by_base_rate(label: str, reasons: list[Reason], p: float, model: ChurnModel) -> tuple[str, list[Reason]]:
+def _low_by_base_rate(
+    label: str, reasons: list[Reason], p: float, model: ChurnModel
+) -> tuple[str, list[Reason]]:
     """Below the medium threshold, a probability at or above the training churn rate is still 低危."""
     base = model.metadata.get("low_min_probability")
     if label != "stable" or base is None or p < base:
@@ -250,8 +257,8 @@ def _arpu(subscribers: pd.DataFrame, features: pd.DataFrame, avg: float | None) 
     return np.nan_to_num(np.clip(arpu, 0, None), nan=0.0).astype(np.float32)
 
 
-def read_scoring_tables(store: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The subscriber and usage columns the features need, numbers as float32 (memory bound)."""
+def read_scoring_tables(store: Any, extra: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The subscriber (+ `extra`) and usage columns the features need, numbers as float32."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -266,10 +273,13 @@ def read_scoring_tables(store: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
 
     usage_path = store.path("usage")
     usage = read(usage_path, USAGE_INPUTS) if usage_path.is_file() else None
-    return read(store.path("subscribers"), SUBSCRIBER_INPUTS), usage if usage is not None and len(usage) else None
+    subscribers = read(store.path("subscribers"), (*SUBSCRIBER_INPUTS, *extra))
+    return subscribers, usage if usage is not None and len(usage) else None
 
 
-def iter_scores(store: Any, model: ChurnModel, chunk_size: int = SCORE_CHUNK, progress: bool = True):  # noqa: ANN201
+def iter_scores(
+    store: Any, model: ChurnModel, chunk_size: int = SCORE_CHUNK, progress: bool = True
+) -> Iterator[pd.DataFrame]:
     """Score the whole store chunk by chunk (bounded feature memory), with a progress bar on stderr."""
     from tqdm import tqdm
 
@@ -296,7 +306,7 @@ def iter_scores(store: Any, model: ChurnModel, chunk_size: int = SCORE_CHUNK, pr
 def score_all(store: Any, model_dir: Path, out_path: Path, policy: Policy | None = None,
               chunk_size: int = SCORE_CHUNK, progress: bool = True,
               threads: int | None = None) -> ChurnScoreReport:
-    """Score every subscriber of the store into a Parquet file (id, probability, band, ARPU, expected loss)."""
+    """Score every subscriber into a Parquet file: id, probability, band, ARPU, expected loss."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -413,7 +423,9 @@ def high_risk_list(
     out: list[HighRiskSubscriber] = []
     for sid, arpu in ranked[["subscriber_id", "arpu"]].head(max(10 * top_n, 500)).itertuples(index=False):
         risk = churn_risk(store, str(sid), model_dir, policy)
-        if (risk_label and risk.risk_label != risk_label) or (value_tier and risk.value_tier.code != value_tier):
+        if risk_label and risk.risk_label != risk_label:
+            continue
+        if value_tier and risk.value_tier.code != value_tier:
             continue
         loss = risk.churn_probability * float(arpu) * HORIZON_MONTHS
         out.append(HighRiskSubscriber(**risk.model_dump(), arpu=round(float(arpu), 2),

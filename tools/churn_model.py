@@ -152,7 +152,11 @@ class CandidateModel:
         return design @ lr.coef_.ravel() + lr.intercept_[0]
 
     def contributions(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        """Per-feature log-odds contributions (SHAP for LightGBM, coef x centred value for LR), and the base."""
+        """Per-feature log-odds contributions and the base.
+
+        SHAP values for LightGBM; coefficient x (value - training mean) in the standardised space
+        for the logistic regression. Base + contributions = the raw score.
+        """
         x = self.spec.apply(features)
         if self.kind == "lightgbm":
             contrib = self.model.predict(self.spec.matrix(x), pred_contrib=True,
@@ -329,9 +333,23 @@ def _read_model(meta_path: Path) -> ChurnModel:
         if refused:
             raise ModelError(f"{path} contains types that are not trusted: {', '.join(refused)}")
         booster = sio.load(path, trusted=sorted(untrusted))
+        _check_pipeline(booster, path)
     spec = FeatureSpec.from_json(meta["features"])
     candidate = CandidateModel(meta["model"], spec, booster, lr_centers=meta.get("lr_centers"))
     return ChurnModel(candidate, meta["calibration"], meta)
+
+
+def _check_pipeline(obj: Any, path: Path) -> None:
+    """A loaded skops file must be the pipeline `logistic_pipeline` builds, nothing else."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    steps = getattr(obj, "named_steps", {})
+    if not (isinstance(obj, Pipeline) and list(steps) == ["prep", "model"]
+            and isinstance(steps["prep"], ColumnTransformer)
+            and isinstance(steps["model"], LogisticRegression)):
+        raise ModelError(f"{path} does not hold the churn pipeline this version writes; retrain it")
 
 
 def utc_now() -> str:

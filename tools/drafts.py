@@ -21,6 +21,8 @@ Lang = Literal["zh", "en"]
 Channel = Literal["sms", "email", "call"]
 SMS_LIMIT = {"zh": 70, "en": 160}  # one SMS segment: 70 Chinese or 160 GSM characters
 _PHONE = re.compile(r"^\+?(?:86)?(1\d{10})$")
+# Internal labels in catalogue titles that a customer should never hear ("you are a silent customer").
+_INTERNAL_TAG = re.compile(r"\s*[（(](?:沉默激活|silent reactivation)[）)]", re.IGNORECASE)
 _PLACEHOLDER_NOTE = re.compile(r"\s*[（(][^（）()]*(?:占位|placeholder)[^（）()]*[）)]", re.IGNORECASE)
 
 
@@ -91,7 +93,7 @@ class SubscriberFacts(BaseModel):
         for v in (self.tenure_months, self.plan_fee, self.arpu, self.points_balance,
                   self.contract_end_in_days):
             if v is not None:
-                out.add(round(float(v), 2))
+                out.update({round(float(v), 2), float(round(v))})
         for text in (self.masked_msisdn, self.plan_name):
             out.update(float(d) for d in re.findall(r"\d+", text or ""))
         if self.contract_end_date:
@@ -161,21 +163,23 @@ class OfferWording(BaseModel):
 
 def offer_wording(offer: Offer, lang: Lang) -> OfferWording:
     """Title, what the customer gets, conditions and validity of an offer, without internal remarks."""
-    title = offer.title_zh if lang == "zh" else offer.title_en
+    title = _INTERNAL_TAG.sub("", offer.title_zh if lang == "zh" else offer.title_en).strip()
     terms = getattr(offer, "terms", None)
     if terms is None:  # a plain Offer: say only what its costs give the customer
+        once, monthly = n(offer.one_off_cost), n(offer.monthly_cost)
         parts = []
         if offer.one_off_cost:
-            parts.append(f"一次性优惠{n(offer.one_off_cost)}元" if lang == "zh" else f"a one-off {n(offer.one_off_cost)} yuan")
+            parts.append(f"一次性优惠{once}元" if lang == "zh" else f"a one-off {once} yuan")
         if offer.monthly_cost:
-            parts.append(f"每月优惠{n(offer.monthly_cost)}元" if lang == "zh" else f"{n(offer.monthly_cost)} yuan a month")
+            parts.append(f"每月优惠{monthly}元" if lang == "zh" else f"{monthly} yuan a month")
         gets = ("，" if lang == "zh" else " and ").join(parts) or title
         return OfferWording(title=title, gets=gets)
-    gets = terms.customer_gets_zh if lang == "zh" else terms.customer_gets_en
-    conditions = terms.conditions_zh if lang == "zh" else terms.conditions_en
+    zh = lang == "zh"
+    gets = _PLACEHOLDER_NOTE.sub("", terms.customer_gets_zh if zh else terms.customer_gets_en).strip()
+    conditions = [_PLACEHOLDER_NOTE.sub("", c).strip() for c in (terms.conditions_zh if zh else terms.conditions_en)]
     return OfferWording(
-        title=title, gets=_PLACEHOLDER_NOTE.sub("", gets).strip(),
-        conditions=[_PLACEHOLDER_NOTE.sub("", c).strip() for c in conditions],
+        title=title, gets=gets,
+        conditions=[c for c in conditions if c and c not in gets],  # said once, not twice
         validity_days=terms.validity_days, placeholder=bool(terms.placeholder),
     )
 

@@ -509,7 +509,7 @@ def _plain(feature: str) -> str:
 
 
 def _fmt(v: float) -> str:
-    """35, 2.5, 0.42: whole numbers from 10 up, at most two decimals below."""
+    """35, 3.5, 0.42: whole numbers from 10 up, one decimal from 1, two below."""
     if abs(v) >= 10:
         return f"{v:.0f}"
-    return f"{v:.2f}".rstrip("0").rstrip(".") or "0"
+    return f"{v:.{1 if abs(v) >= 1 else 2}f}".rstrip("0").rstrip(".") or "0"

@@ -60,14 +60,16 @@ def _records(store: Any, table: str, subscriber_id: str) -> list[DispatchRecord]
     path = store.path(table)
     if not path.is_file():
         return []
-    import duckdb
+    sql = ("SELECT date, scenario, measure_codes, cost, result FROM read_parquet(?) "
+           "WHERE subscriber_id = ? AND date IS NOT NULL")
+    params = [str(path), str(subscriber_id)]
+    if hasattr(store, "_rows"):  # the store's own DuckDB connection: no new connection per call
+        rows = [tuple(r.values()) for r in store._rows(sql, params)]
+    else:
+        import duckdb
 
-    with duckdb.connect() as db:
-        rows = db.execute(
-            "SELECT date, scenario, measure_codes, cost, result FROM read_parquet(?) "
-            "WHERE subscriber_id = ? AND date IS NOT NULL",
-            [str(path), str(subscriber_id)],
-        ).fetchall()
+        with duckdb.connect() as db:
+            rows = db.execute(sql, params).fetchall()
     out = []
     for day, scenario, codes, cost, result in rows:
         day = day.date() if hasattr(day, "date") else day

@@ -63,7 +63,6 @@ class OfferContext:
     customer_initiated: bool
     as_of: date
     usage_pattern: str | None = None
-    reasons: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def tier(self) -> str:
@@ -294,61 +293,66 @@ def playbook_order(scenario: str, ctx: OfferContext, catalogue: Catalogue) -> Pl
     return PlaybookOrder([], {}, "常规维系：按期望保留价值排序（7.2）", "routine: ranked by expected retained value (7.2)")
 
 
+_NO_PUSH = ("其他中高端客户（非中/高危）原则上不主动提醒续约；客户来办时再提供（7.1）",
+            "other mid/high-end customers (not at risk) get no proactive renewal push; serve them when they ask (7.1)")
+_LOW_ONLY_SVC = ("低端客户只在来办时提供存费送费（7.1）",
+                 "low-end customers only get store-value-get-credit when they ask (7.1)")
+
+
 def _renewal_order(ctx: OfferContext) -> PlaybookOrder:
-    op, prof, tier = ctx.policy.offers, ctx.profile, ctx.tier
+    """7.1 "five distinctions": value and risk set the offers, tenure, handset and behaviour adjust them."""
+    op, prof, tier, tenure = ctx.policy.offers, ctx.profile, ctx.tier, ctx.snapshot.tenure_months
     out = PlaybookOrder()
-    no_push = ("其他中高端客户（非中/高危）原则上不主动提醒续约；客户来办时再提供（7.1）",
-               "other mid/high-end customers (not at risk) get no proactive renewal push; serve them when they ask (7.1)")
+    steps: list[tuple[str, str]] = []
     if tier == "low":
+        gated = (CREDIT, HANDSET, TENURE) if ctx.customer_initiated else (SVC, CREDIT, HANDSET, TENURE)
+        out.gated = {f: _LOW_ONLY_SVC for f in gated}
         if ctx.customer_initiated:
             out.order = [SVC]
             out.zh, out.en = "低端客户来办续约：提供存费送费（7.1、3.2）", "low-end walk-in: store-value-get-credit (7.1, 3.2)"
         else:
-            out.zh, out.en = "低端客户不做主动续约提醒（7.1、3.2）", "no proactive renewal reminder for low-end customers (7.1, 3.2)"
-        reason = ("低端客户只在来办时提供存费送费（7.1）", "low-end customers only get store-value-get-credit when they ask (7.1)")
-        out.gated = {f: reason for f in (CREDIT, HANDSET, TENURE)}
-        if not ctx.customer_initiated:
-            out.gated[SVC] = reason
+            out.zh, out.en = "低端客户不做主动续约提醒（7.1、3.2）", "no proactive renewal reminder for low-end (7.1, 3.2)"
         return out
     if not ctx.at_risk and not ctx.customer_initiated:
-        out.zh, out.en = no_push
-        out.gated = {f: no_push for f in (SVC, CREDIT, HANDSET, TENURE)}
+        out.zh, out.en = _NO_PUSH
+        out.gated = {f: _NO_PUSH for f in (SVC, CREDIT, HANDSET, TENURE)}
         return out
-    requested = bool(prof.handset_requested)
-    high_end = tier in ("high", "group")
-    label = ("高端" if high_end else "中端") + ("高危" if ctx.at_risk else "（客户来办）")
-    label_en = ("high-end" if high_end else "mid-end") + (" at risk" if ctx.at_risk else " (walk-in)")
+    requested, high_end = bool(prof.handset_requested), tier in ("high", "group")
+    who = ("高端" if high_end else "中端") + ("高危" if ctx.at_risk else "（客户来办）")
+    who_en = ("high-end" if high_end else "mid-end") + (" at risk" if ctx.at_risk else " (walk-in)")
     out.order = [SVC, CREDIT, HANDSET]
-    steps_zh, steps_en = [f"{label}：存费送费 → 话补续约 → 机补续约"], [f"{label_en}: store value → credit subsidy → handset subsidy"]
-    if not high_end and not requested:
+    if high_end or requested:
+        steps.append((f"{who}：存费送费 → 话补续约 → 机补续约",
+                      f"{who_en}: store value → credit subsidy → handset subsidy"))
+    else:
         out.order.remove(HANDSET)
         out.gated[HANDSET] = ("中端客户机补续约仅在客户要求时提供（7.1）", "mid-end: handset subsidy only on request (7.1)")
-        steps_zh[0], steps_en[0] = f"{label}：存费送费、话补续约（机补按客户要求）", f"{label_en}: store value, credit subsidy (handset on request)"
-    if ctx.snapshot.tenure_months < op.short_tenure_months and HANDSET in out.order and not requested:
+        steps.append((f"{who}：存费送费、话补续约（机补按客户要求）",
+                      f"{who_en}: store value, credit subsidy (handset on request)"))
+    if tenure < op.short_tenure_months and HANDSET in out.order and not requested:
         out.order.remove(HANDSET)
-        out.gated[HANDSET] = (f"网龄不足{op.short_tenure_months:g}个月：与新客户政策一致，赠机在客户要求时按价值提供（7.1）",
-                              f"under {op.short_tenure_months:g} months: as for new customers, a handset only on request (7.1)")
-        steps_zh.append("网龄短：机补按要求"), steps_en.append("short tenure: handset on request")
+        months = f"{op.short_tenure_months:g}"
+        out.gated[HANDSET] = (f"网龄不足{months}个月：与新客户政策一致，赠机在客户要求时按价值提供（7.1）",
+                              f"under {months} months: as for new customers, a handset only on request (7.1)")
+        steps.append(("网龄短：机补按要求", "short tenure: handset on request"))
     if prof.handset_gen in OLD_HANDSETS and HANDSET in out.order:
         out.order.remove(HANDSET)
         out.order.insert(0, HANDSET)
-        steps_zh.append("普通机/2G机：先机补续约引导换智能机"), steps_en.append("basic/2G handset: handset subsidy first, to a smartphone")
-    elif prof.plan_type == "single" and prof.handset_gen in OLD_HANDSETS:
-        steps_zh.append("单产品：机补续约 → 存费送费"), steps_en.append("single product: handset subsidy → store value")
-    if ctx.snapshot.tenure_months >= op.long_tenure_months:
+        steps.append(("普通机/2G机：先机补续约引导换智能机", "basic/2G handset: handset subsidy first, to a smartphone"))
+    years = f"{op.long_tenure_months / 12:g}"
+    if tenure >= op.long_tenure_months:
         out.order.insert(0, TENURE)
-        steps_zh.append(f"网龄{op.long_tenure_months / 12:g}年以上：网龄回馈最有力度")
-        steps_en.append(f"over {op.long_tenure_months / 12:g} years: tenure reward first")
+        steps.append((f"网龄{years}年以上：网龄回馈最有力度", f"over {years} years: tenure reward first"))
     else:
-        out.gated[TENURE] = (f"续约中的网龄回馈用于网龄{op.long_tenure_months / 12:g}年以上客户（7.1）",
-                             f"in renewal the tenure reward is for customers over {op.long_tenure_months / 12:g} years (7.1)")
+        out.gated[TENURE] = (f"续约中的网龄回馈用于网龄{years}年以上客户（7.1）",
+                             f"in renewal the tenure reward is for customers over {years} years (7.1)")
     swap = _SWAPS.get(ctx.usage_pattern or "")
     if swap:
         out.order.append(swap)
-        steps_zh.append("按行为区分：" + ("用流量送话费" if swap == "data_for_voice" else "打电话送流量"))
-        steps_en.append("behaviour: " + swap.replace("_", " "))
-    out.zh = "五个区分（7.1）：" + "；".join(steps_zh)
-    out.en = "five distinctions (7.1): " + "; ".join(steps_en)
+        steps.append(("按行为区分：" + ("用流量送话费" if swap == "data_for_voice" else "打电话送流量"),
+                      "behaviour: " + swap.replace("_", " ")))
+    out.zh = "五个区分（7.1）：" + "；".join(zh for zh, _ in steps)
+    out.en = "five distinctions (7.1): " + "; ".join(en for _, en in steps)
     return out
 
 
@@ -398,8 +402,9 @@ def repeat_block(
         same_kind = _DISPATCH_KIND.get(d.scenario or "", d.scenario) == kind
         if same_kind or measure_code in d.measure_codes:
             days = (ctx.as_of - d.date).days
-            what_zh = f"{SCENARIOS.get(d.scenario or '', (d.scenario or '派单', ''))[0]}派单" if same_kind else f"{measure_code}"
-            what_en = f"a {d.scenario} dispatch" if same_kind else f"{measure_code}"
+            kind_zh = SCENARIOS.get(d.scenario or "", (d.scenario or "", ""))[0]
+            what_zh = f"{kind_zh}派单" if same_kind else measure_code
+            what_en = f"a {d.scenario} dispatch" if same_kind else measure_code
             return (f"{d.date.isoformat()}（{days}天前）已派{what_zh}；{name_zh}{months}个月内不重复派单（6.5）",
                     f"{what_en} went out on {d.date.isoformat()} ({days} days ago); {name_en}: "
                     f"no repeat within {months} months (6.5)")

@@ -19,15 +19,13 @@ expected retained value = churn probability x uplift x ARPU x margin ratio x mon
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
-from typing import Any
 
 from tools.catalogue import Catalogue, CostTier, OfferFamily, load_catalogue
-from tools.citations import Searcher, cite
+from tools.citations import Searcher
 from tools.errors import InvalidInput
+from tools.offer_explain import explain_offer, fmt, offer_citations, plan_notes
 from tools.offer_rules import (
     SCENARIOS,
     OfferContext,
@@ -35,12 +33,10 @@ from tools.offer_rules import (
     detect_scenario,
     playbook_order,
     repeat_block,
-    trigger_names,
     usage_pattern,
 )
 from tools.policy import Policy, load_policy
 from tools.schemas import (
-    Citation,
     DispatchRecord,
     ExcludedMeasure,
     OfferPlan,
@@ -53,10 +49,6 @@ from tools.schemas import (
 )
 
 _EPS = 1e-9
-
-
-def _n(value: float) -> str:
-    return f"{float(value):.2f}".rstrip("0").rstrip(".")
 
 
 def recommend_offers(
@@ -93,16 +85,16 @@ def recommend_offers(
     if scenario is not None and scenario not in SCENARIOS:
         raise InvalidInput(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
     prof = profile or SubscriberProfile()
-    signal_text = {r.code: (r.zh, r.en) for r in segmentation.reasons}
     ctx = OfferContext(
         snapshot=snapshot, segmentation=segmentation, profile=prof, policy=pol,
         probability=churn_probability, triggers=frozenset([*segmentation.signals, *churn_reasons]),
-        customer_initiated=customer_initiated, as_of=as_of or date.today(), reasons=signal_text,
+        customer_initiated=customer_initiated, as_of=as_of or date.today(),
+        usage_pattern=usage_pattern(prof, pol),
     )
-    ctx = replace(ctx, usage_pattern=usage_pattern(prof, pol))
     detected, why_zh, why_en = detect_scenario(ctx)
     if scenario is not None and detected != "collection" and scenario != detected:
-        why_zh, why_en = f"按指定场景处理（自动判断为{SCENARIOS[detected][0]}）", f"scenario given (detected: {detected})"
+        why_zh = f"按指定场景处理（自动判断为{SCENARIOS[detected][0]}）"
+        why_en = f"scenario given (detected: {detected})"
         detected = scenario
     plan = _Planner(ctx, cat, detected, horizon, spent_total, spent_this_month, list(recent_dispatches))
     return plan.run(limit, searcher, why_zh, why_en)
@@ -134,7 +126,7 @@ class _Planner:
 
     def run(self, limit: int, searcher: Searcher | None, why_zh: str, why_en: str) -> OfferPlan:
         """Filter, price, rank, cap, cite; return the plan."""
-        ctx, op = self.ctx, self.ctx.policy.offers
+        ctx = self.ctx
         name_zh, name_en = SCENARIOS[self.scenario]
         self.note(f"场景：{name_zh}。{why_zh}", f"Scenario: {name_en}. {why_en}")
         order = playbook_order(self.scenario, ctx, self.cat)
@@ -237,10 +229,10 @@ class _Planner:
         if not fitting:
             cheapest = min(tiers, key=lambda t: (t.total_cost, t.monthly))
             self.drop(key, "cap",
-                      f"最低档成本（每月{_n(cheapest.monthly)}元，合计{_n(cheapest.total_cost)}元）超过剩余上限"
-                      f"（月{_n(rem_m)}元，总{_n(rem_t)}元，3.1）",
-                      f"the cheapest tier (monthly {_n(cheapest.monthly)}, total {_n(cheapest.total_cost)}) "
-                      f"exceeds the remaining caps (monthly {_n(rem_m)}, total {_n(rem_t)}, 3.1)")
+                      f"最低档成本（每月{fmt(cheapest.monthly)}元，合计{fmt(cheapest.total_cost)}元）超过剩余上限"
+                      f"（月{fmt(rem_m)}元，总{fmt(rem_t)}元，3.1）",
+                      f"the cheapest tier (monthly {fmt(cheapest.monthly)}, total {fmt(cheapest.total_cost)}) "
+                      f"exceeds the remaining caps (monthly {fmt(rem_m)}, total {fmt(rem_t)}, 3.1)")
             return None
         min_ev = ctx.policy.offers.min_expected_value
         best: tuple[CostTier, float] | None = None
@@ -252,8 +244,8 @@ class _Planner:
         if best is None:
             ev = max(self._expected_value(fam, t) for t in fitting)
             self.drop(key, "low_value",
-                      f"期望保留价值{_n(ev)}元低于成本门槛{_n(min_ev)}元：不值得投入",
-                      f"expected retained value {_n(ev)} is below the threshold {_n(min_ev)}: not worth it")
+                      f"期望保留价值{fmt(ev)}元低于成本门槛{fmt(min_ev)}元：不值得投入",
+                      f"expected retained value {fmt(ev)} is below the threshold {fmt(min_ev)}: not worth it")
             return None
         return self._offer(key, code, fam, *best, order)
 
@@ -303,106 +295,21 @@ class _Planner:
     # --- explanation and citations ------------------------------------------------------
 
     def _finish(self, offer: RecommendedOffer, position: int, searcher: Searcher | None) -> None:
-        ctx, fam = self.ctx, self.cat.families[offer.family]
-        zh: list[str] = []
-        en: list[str] = []
-        rank = f"，按剧本顺序第{offer.playbook_rank}位" if offer.playbook_rank else "，按期望保留价值排序"
-        rank_en = f", playbook position {offer.playbook_rank}" if offer.playbook_rank else ", ranked by expected value"
-        zh.append(f"第{position}个备选（{SCENARIOS[self.scenario][0]}{rank}）：{fam.description_zh}")
-        en.append(f"Option {position} ({SCENARIOS[self.scenario][1]}{rank_en}): {fam.description_en}")
-        answered = ctx.triggers & set(fam.eligibility.triggers_any)
-        if answered:
-            names = trigger_names(set(answered))
-            zh.append(f"针对：{names[0]}")
-            en.append(f"Answers: {names[1]}")
-        t = offer.terms
-        validity = f"；办理有效期{t.validity_days}天（运营商设定）" if t.validity_days else ""
-        zh.append(f"条款：{t.customer_gets_zh}{validity}" + (f"；条件：{'，'.join(t.conditions_zh)}" if t.conditions_zh else ""))
-        en.append(f"Terms: {t.customer_gets_en}" + (f"; open {t.validity_days} days (operator setting)" if t.validity_days else "")
-                  + (f"; conditions: {'; '.join(t.conditions_en)}" if t.conditions_en else ""))
-        rem_m, rem_t = self._remaining(fam)
-        zh.append(f"成本 = 一次性{_n(offer.one_off_cost)} + 每月{_n(offer.monthly_cost)} × {offer.cost_months}个月 = "
-                  f"{_n(offer.total_cost)}元；月上限剩余{_n(rem_m)}（{_n(offer.cap_monthly)} − 本月已用{_n(self.spent_month)}），"
-                  f"总上限剩余{_n(rem_t)}（{_n(offer.cap_total)} − 已用{_n(self.spent_total)}）（3.1）")
-        en.append(f"Cost = one-off {_n(offer.one_off_cost)} + {_n(offer.monthly_cost)}/month × {offer.cost_months} months = "
-                  f"{_n(offer.total_cost)}; monthly cap left {_n(rem_m)} ({_n(offer.cap_monthly)} − "
-                  f"{_n(self.spent_month)} spent this month), total cap left {_n(rem_t)} ({_n(offer.cap_total)} − "
-                  f"{_n(self.spent_total)} spent) (3.1)")
-        arpu, ratio = ctx.snapshot.arpu_3m_avg, ctx.policy.offers.margin_ratio
-        months = f"{offer.value_months}个月" + ("（协议期）" if offer.value_months > self.horizon else "")
-        months_en = f"{offer.value_months} months" + (" (contract term)" if offer.value_months > self.horizon else "")
-        zh.append(f"期望保留价值 = ARPU {_n(arpu)} × 毛利率{_n(ratio * 100)}% × {months} × 流失概率{ctx.probability:.2f} × "
-                  f"挽留提升{_n(offer.uplift * 100)}% − 成本{_n(offer.total_cost)} = {_n(offer.expected_value)}元")
-        en.append(f"Expected retained value = ARPU {_n(arpu)} × margin {_n(ratio * 100)}% × {months_en} × churn probability "
-                  f"{ctx.probability:.2f} × uplift {_n(offer.uplift * 100)}% − cost {_n(offer.total_cost)} = "
-                  f"{_n(offer.expected_value)}")
-        op = ctx.policy.offers
-        if ctx.probability >= op.lost_cause_min_probability:
-            zh.append(f"流失概率≥{_n(op.lost_cause_min_probability * 100)}%：多数终将离网，挽留提升按×{_n(op.lost_cause_uplift_factor)}计（7.1 有所不为）")
-            en.append(f"Churn probability ≥ {_n(op.lost_cause_min_probability * 100)}%: most will leave anyway, "
-                      f"uplift counted × {_n(op.lost_cause_uplift_factor)} (7.1)")
-        if t.placeholder:
-            zh.append("注意：金额为运营商占位值，请在 tools/data/measures.yaml 中按当地政策设定")
-            en.append("Note: amounts are operator placeholders; set them in tools/data/measures.yaml")
-        offer.why_zh, offer.why_en = zh, en
-        offer.why = [line for pair in zip(zh, en) for line in pair]
+        fam = self.cat.families[offer.family]
+        remaining = self._remaining(fam)
+        offer.why_zh, offer.why_en = explain_offer(
+            offer, fam, self.ctx, self.scenario, position, self.horizon,
+            spent=(self.spent_month, self.spent_total), remaining=remaining,
+        )
+        offer.why = [line for pair in zip(offer.why_zh, offer.why_en) for line in pair]
         if searcher is not None:
-            offer.citations = self._citations(searcher, fam, offer.measure_code)
-
-    def _citations(self, searcher: Searcher, fam: OfferFamily, code: str) -> list[Citation]:
-        k = self.ctx.policy.offers.citations_per_query
-        measure = self.cat.measures[code]
-        found: dict[str, Citation] = {}
-        for query, topic in ((fam.citation_query, fam.topic), (measure.citation_query, measure.topic)):
-            for c in _cached_cite(searcher, query, k, topic):
-                found.setdefault(c.id, c)
-        return list(found.values())
+            k = self.ctx.policy.offers.citations_per_query
+            offer.citations = offer_citations(searcher, fam, self.cat.measures[offer.measure_code], k)
 
     def _plan_notes(self, offers: list[RecommendedOffer], searcher: Searcher | None, limit: int) -> None:
-        ctx = self.ctx
-        if offers:
-            self.note(f"以上为备选方案，按顺序一次只推一个，客户拒绝后再拿出下一个；最多{limit}个（7.1）",
-                      f"These are alternatives: present one at a time, in order, the next only if refused; "
-                      f"at most {limit} (7.1)")
-        else:
-            self.note("没有符合规则和预算的方案，原因见 excluded", "No offer fits the rules and the budget; see excluded")
-        caps = ctx.segmentation.cost_caps
-        caps_zh = next((r.zh for r in ctx.segmentation.reasons if r.code.startswith("cost_caps_")), caps.rule)
-        self.note(f"成本上限：{caps_zh}；已用：本月{_n(self.spent_month)}元，累计{_n(self.spent_total)}元",
-                  f"Caps: {caps.rule}; spent: {_n(self.spent_month)} this month, {_n(self.spent_total)} in total")
-        if ctx.customer_initiated:
-            self.note("客户主动来办：不适用外呼派单的不重复窗口（6.5），来办客户必须有现成方案（7.1）",
-                      "The customer came in: outbound no-repeat windows (6.5) do not apply; walk-ins are always served (7.1)")
-        if self.scenario == "renewal" and ctx.profile.handset_gen is None:
-            self.note("终端类型未知：未按终端区分调整顺序（7.1）", "Handset unknown: the handset distinction was not applied (7.1)")
-        if searcher is None:
-            self.note("未接入知识库：本方案没有引用。CLI 会自动接入手册知识库",
-                      "No knowledge base given: these offers carry no citations. The CLI always uses the playbooks")
-
-
-# Catalogue queries are fixed strings, so their passages only change when the playbooks do: cache
-# them per knowledge-base version (searchers without a manifest version are not cached).
-_CITE_CACHE: dict[tuple[Any, ...], list[Citation]] = {}
-_CITE_LOCK = threading.Lock()
-_CITE_CACHE_MAX = 1024
-
-
-def _cached_cite(searcher: Searcher, query: str, k: int, topic: str) -> list[Citation]:
-    manifest = getattr(searcher, "manifest", None)
-    version = getattr(manifest, "version", None)
-    if version is None:
-        return cite(searcher, query, k=k, topics=[topic])
-    key = (id(searcher), str(getattr(searcher, "directory", "")), version(), query, k, topic)
-    with _CITE_LOCK:
-        hit = _CITE_CACHE.get(key)
-    if hit is not None:
-        return [c.model_copy() for c in hit]
-    found = cite(searcher, query, k=k, topics=[topic])
-    with _CITE_LOCK:
-        if len(_CITE_CACHE) >= _CITE_CACHE_MAX:
-            _CITE_CACHE.clear()
-        _CITE_CACHE[key] = found
-    return [c.model_copy() for c in found]
+        for zh, en in plan_notes(self.ctx, self.scenario, bool(offers), searcher is not None, limit,
+                                 spent=(self.spent_month, self.spent_total)):
+            self.note(zh, en)
 
 
 def _tenure_fits(tier: CostTier, tenure: float) -> bool:

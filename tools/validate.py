@@ -66,6 +66,7 @@ _DATES = [
     re.compile(r"(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?"),
     re.compile(r"(?<!\d)(?P<m>\d{1,2})月(?P<d>\d{1,2})[日号]"),
 ]
+_MASKED = re.compile(r"(?<!\d)\d{3}\*{2,6}(\d{4})(?!\d)")
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 _CODE = re.compile(r"(?<![A-Za-z0-9])[PRD][MSA]\d{3}(?!\d)")
 _TECH_G = re.compile(r"(?<![\d.])[2-5]G(?!B)", re.IGNORECASE)  # 3G/4G/5G are networks, not data
@@ -163,10 +164,11 @@ def _en_value(text: str) -> float | None:
 
 
 def _unit_after(rest: str) -> tuple[str, int]:
+    skip = len(rest) - len(rest.lstrip("+多余"))  # 2+ years, 10多年
     for pattern, unit in _UNIT_RE:
-        match = pattern.match(rest)
+        match = pattern.match(rest[skip:])
         if match:
-            return unit, match.end()
+            return unit, skip + match.end()
     return "", 0
 
 
@@ -214,6 +216,9 @@ def extract_numbers(text: str) -> list[float]:
 def _same(q: Quantity, r: Quantity) -> bool:
     """True when a polished quantity says the same thing as a reference quantity."""
     if q.unit == "date" or r.unit == "date":
+        if {q.unit, r.unit} == {"date", "month_name"}:  # 3月 / 3月底 for a date in March
+            month, date = (q, r) if q.unit == "month_name" else (r, q)
+            return f"{date.value:.0f}"[-4:-2].lstrip("0") == f"{month.value:.0f}"
         if q.unit != r.unit:
             return False
         a, b = f"{q.value:.0f}", f"{r.value:.0f}"
@@ -310,6 +315,12 @@ def _catalogue_titles() -> tuple[str, ...]:
     return tuple(sorted(titles, key=len, reverse=True))
 
 
+def lexicon_terms(text: str) -> list[tuple[str, str]]:
+    """The offer words and promise words of the fixed lexicons found in `text`, as (kind, fragment)."""
+    return [(kind, m.group(0)) for kind, patterns in (("offer", _OFFER_RE), ("promise", _PROMISE_RE))
+            for pattern in patterns if (m := pattern.search(text))]
+
+
 def _contains(haystack: str, needle: str) -> bool:
     if re.search(r"[A-Za-z]", needle):
         return re.search(rf"\b{re.escape(needle)}\b", haystack, re.IGNORECASE) is not None
@@ -334,6 +345,10 @@ def validate_polished_text(
     for m in _PHONE.finditer(text):
         add("phone_number", m.group(0)[:3] + "****", "a full phone number; only masked numbers may appear")
     clean = _PHONE.sub(" ", text)
+    for m in _MASKED.finditer(clean):  # the masked number is fine when its last four digits are the engine's
+        if m.group(1) not in ref.text:
+            add("number", m.group(0), f"masked number {m.group(0)} is not the subscriber's")
+    clean = _MASKED.sub(" ", clean)
     for q in extract_quantities(clean):
         if any(_same(q, r) for r in ref.quantities):
             continue

@@ -78,15 +78,20 @@ def test_model_reloads_without_pickle_with_identical_probabilities(kind, frames,
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
 
 
-def test_untrusted_types_in_a_skops_file_are_refused(frames, tmp_path):
+def test_skops_files_with_untrusted_or_unexpected_objects_are_refused(frames, tmp_path):
+    import os
+
     import skops.io as sio
     from sklearn.preprocessing import FunctionTransformer
 
     x, y = frames
     model = churn_model.train_model(x, y, folds=2, seed=3, candidates=("logistic",), threads=THREADS)
     churn_model.save_model(model, tmp_path)
-    sio.dump(FunctionTransformer(np.log1p), tmp_path / "model.skops")
-    with pytest.raises(churn_model.ModelError, match="not trusted"):
+    sio.dump(FunctionTransformer(os.system), tmp_path / "model.skops")
+    with pytest.raises(churn_model.ModelError, match="not trusted: posix.system"):
+        churn_model.load_model(tmp_path)
+    sio.dump(FunctionTransformer(np.log1p), tmp_path / "model.skops")  # skops trusts this one
+    with pytest.raises(churn_model.ModelError, match="does not hold the churn pipeline"):
         churn_model.load_model(tmp_path)
 
 
@@ -127,9 +132,10 @@ def test_explanations_name_the_planted_forwarding_driver(store, model_dir):
     subs = store.read_table("subscribers")
     forwarders = subs.loc[subs["fwd_offnet_share_pct"] > 20, "subscriber_id"].head(5).tolist()
     assert forwarders
+    base_rate = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))["base_rate"]
     for sid in forwarders:
         risk = churn_risk(store, sid, model_dir)
-        assert risk.model in ("lightgbm", "logistic") and risk.churn_probability > 0.3
+        assert risk.model in ("lightgbm", "logistic") and risk.churn_probability > base_rate
         assert any(r.factor.startswith("fwd") for r in risk.reasons), risk.reasons
         forwarding = next(r for r in risk.reasons if r.factor.startswith("fwd"))
         assert "呼转" in forwarding.zh and "forward" in forwarding.en
@@ -187,3 +193,11 @@ def test_batch_scores_match_single_lookups(store, model_dir, tmp_path):
     row = scores.iloc[123]
     single = churn_risk(store, row["subscriber_id"], model_dir)
     assert single.churn_probability == pytest.approx(float(row["churn_probability"]), abs=1e-4)
+
+
+def test_high_risk_list_without_a_model_ranks_rule_scores(tmp_path):
+    small = SubscriberStore(tmp_path)
+    write_generated(small, 300, seed=2, progress=False)
+    top = high_risk_list(small, tmp_path / "no-model", top_n=3)
+    assert len(top) == 3 and all(h.model == "rules" for h in top)
+    assert [h.expected_loss for h in top] == sorted((h.expected_loss for h in top), reverse=True)

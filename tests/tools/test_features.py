@@ -60,7 +60,8 @@ def test_trends_match_hand_computed_values(two_subscribers):
     assert a["arpu_slope_pct"] < 0
     assert b["usage_months"] == 3 and np.isnan(b["arpu_change_pct"])  # no previous 3 months
     assert np.isnan(b["contract_days_to_end"]) and b["has_contract"] == 0
-    assert f["arpu_change_pct"].dtype == np.float32 and isinstance(f["payment_type"].dtype, pd.CategoricalDtype)
+    assert f["arpu_change_pct"].dtype == np.float32
+    assert isinstance(f["payment_type"].dtype, pd.CategoricalDtype)
 
 
 def test_chunks_give_the_same_features_as_the_whole():
@@ -107,6 +108,7 @@ def test_phrases_state_the_value_in_both_languages():
     zh, en = describe_feature("fwd_months_over_10pct_3m", 2.0)
     assert "2个月" in zh and "2 of the last 3 months" in en
     assert describe_feature("contract_days_to_end", -12.0)[1] == "contract expired 12 days ago"
-    assert describe_feature("payment_type", "prepaid") == ("付费方式：预付费", "payment type: prepaid")
+    assert describe_feature("payment_type", "prepaid") == (
+        "付费方式：预付费", "payment type: prepaid")
     assert describe_feature("has_contract", 0.0)[1] == "no contract binding"
     assert describe_feature("silent_days", float("nan")) is None

@@ -1,0 +1,135 @@
+"""`retention script`: a cited call script for one subscriber (offers from the next-best-offer engine)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from tools.schemas import CallScript
+
+log = logging.getLogger(__name__)
+
+SCRIPT_SCENARIOS = ("renewal", "routine", "campus", "silent", "port_out", "new_customer", "complaint_recovery")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `script` command to `app`."""
+    app.command("script")(script_command)
+
+
+def script_command(
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
+    ] = None,
+    subscriber_json: Annotated[
+        str | None,
+        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention offers` ('-' = stdin)."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help=f"One of {', '.join(SCRIPT_SCENARIOS)}; default: the offer plan's."),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    agent: Annotated[str | None, typer.Option("--agent", help="Your name, for the greeting.")] = None,
+    work_number: Annotated[str | None, typer.Option("--work-number", help="Your work number (工号).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
+    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+) -> None:
+    """A call script for one subscriber: eight cited sections, objections chosen by churn reasons, do-nots."""
+    from assistant.cli import emit_json, fail
+    from assistant.cli_offers import _from_json, _knowledge_base, _read
+    from assistant.config import get_settings
+    from knowledge.errors import RetentionError
+    from tools.catalogue import load_catalogue
+    from tools.offers import recommend_offers
+    from tools.policy import load_policy
+    from tools.scripts import draft_call_script
+
+    if (subscriber is None) == (subscriber_json is None):
+        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
+    if scenario is not None and scenario not in SCRIPT_SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; expected one of {', '.join(SCRIPT_SCENARIOS)}")
+    if lang not in ("zh", "en"):
+        fail(f"unknown language {lang!r}; expected zh or en")
+    settings = get_settings()
+    try:
+        pol = load_policy(policy or settings.policy_file)
+        cat = load_catalogue(catalogue)
+        root = data_dir or settings.data_dir
+        if subscriber is not None:
+            from tools.offer_inputs import offer_inputs
+            from tools.subscribers import SubscriberStore
+
+            use_settings_model = data_dir is None and settings.churn_model_dir is not None
+            model_dir = settings.churn_model_dir if use_settings_model else root / "models" / "churn"
+            inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
+        else:
+            inputs = _from_json(_read(subscriber_json or "-"), pol)
+        facts = _facts(subscriber, root, inputs)
+        searcher = _knowledge_base()  # both the engine and the scripts cache citations per KB version
+        plan = recommend_offers(**inputs, searcher=searcher, catalogue=cat, policy=pol, scenario=scenario)
+        script = draft_call_script(
+            facts, inputs["segmentation"], plan.offers, scenario=scenario or plan.scenario, lang=lang,
+            churn_reasons=inputs["churn_reasons"], searcher=searcher, agent_name=agent, work_number=work_number,
+            spent_this_month=inputs["spent_this_month"], spent_total=inputs["spent_total"],
+        )
+    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
+        fail(str(exc))
+    if json_output:
+        emit_json(script)
+    else:
+        _print_script(script)
+
+
+def _facts(subscriber: str | None, data_dir: Path, inputs: dict[str, Any]) -> Any:
+    """What the script may say about the subscriber: the stored record, or the inline snapshot."""
+    from tools.drafts import build_facts
+    from tools.subscribers import SubscriberStore
+
+    seg = inputs["segmentation"]
+    if subscriber is not None:
+        record = SubscriberStore(data_dir).lookup(subscriber)
+        return build_facts(record, seg, as_of=inputs.get("as_of"))
+    facts = build_facts(inputs["snapshot"], seg, as_of=inputs.get("as_of"))
+    profile = inputs.get("profile")
+    if profile is not None and profile.plan_fee is not None:
+        facts = facts.model_copy(update={"plan_fee": profile.plan_fee, "vip_level": profile.vip_level})
+    return facts
+
+
+def _print_script(script: CallScript) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False)
+    zh = script.lang == "zh"
+    console.print(f"[bold]{'通话脚本' if zh else 'Call script'}[/bold] · {script.scenario}")
+    for i, section in enumerate(script.sections, start=1):
+        console.print(f"\n[bold]{i}. {section.title}[/bold] [dim]({section.name})[/dim]")
+        for line in section.lines:
+            console.print(f"  • {line}", markup=False)
+        for note in section.notes:
+            console.print(f"  [dim]{'提示' if zh else 'note'}: {escape(note)}[/dim]")
+        for c in section.citations:
+            console.print(f"    ↳ {c.source} § {c.section} [{c.id}]", markup=False, style="dim")
+    if script.objections:
+        console.print(f"\n[bold]{'异议清单' if zh else 'Objections'}[/bold]")
+        for o in script.objections:
+            console.print(f"  ◆ {o.objection}", markup=False)
+            console.print(f"    → {o.response}", markup=False)
+            for c in o.citations:
+                console.print(f"      ↳ {c.source} § {c.section} [{c.id}]", markup=False, style="dim")
+    if script.offers:
+        console.print(f"\n[bold]{'方案' if zh else 'Offers'}[/bold]")
+        for i, offer in enumerate(script.offers, start=1):
+            title = offer.title_zh if zh else offer.title_en
+            console.print(f"  {i}. {offer.measure_code} {title}", markup=False)
+    console.print(f"\n[bold]{'禁止事项' if zh else 'Do not'}[/bold]")
+    for item in script.do_not:
+        console.print(f"  ✗ {item}", markup=False)

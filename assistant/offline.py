@@ -1,0 +1,506 @@
+"""The offline engine: what the assistant does when no LLM is configured. Same tools, no network.
+
+It recognises the request (assistant/intents.py), runs the tools the LLM would run through the
+same Toolkit (so the role is enforced the same way and every passage is tracked for the citation
+check), and composes a Markdown answer from tool results and retrieved passages only
+(assistant/offline_render.py). When a tool is refused, missing or fails, the answer says so
+plainly, with what to do. Nothing is canned: no fact appears that a tool did not return.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from assistant.agent import EngineAnswer, TurnInput
+from assistant.intents import Intent, recognise
+from assistant.offline_render import (
+    FACET_FIELDS, RISK_NAMES, TIER_NAMES, TOOL_NAMES, clip, contract_text, excluded_lines, explain_error, facts_lines, field_lines,
+    high_risk_table, name_of, num, objection_lines, offer_lines, pct, pick, score_sentences, script_lines,
+    source_line, subscriber_card, summarise, top_reasons, verdict_lines,
+)
+from assistant.privacy import mask_text
+from assistant.toolkit import short_id
+from knowledge.normalize import index_form
+from knowledge.retrieve import is_english
+
+SCENARIO_NAMES = {
+    "renewal": ("到期续约", "contract-expiry renewal"), "routine": ("常规维系", "routine retention"),
+    "campus": ("校园维系", "campus retention"), "silent": ("沉默激活", "silent reactivation"),
+    "port_out": ("拆机转网挽留", "port-out retention"), "collection": ("欠费催缴", "arrears collection"),
+    "new_customer": ("新客户回访", "new-customer care"), "complaint_recovery": ("投诉修复", "complaint recovery"),
+}
+# Search queries (not answers) for the playbook basis of each scenario, and the playbook topic.
+SCENARIO_QUERIES = {
+    "renewal": ("合约到期 续约 提前联系 优惠顺序", "contract expiry renewal when to contact which offers first", "renewal"),
+    "routine": ("常规维系 回访 关怀", "routine retention care callback", "routine"),
+    "campus": ("校园客户 学生 维系", "campus student retention", "campus"),
+    "silent": ("沉默客户 激活 派单阈值", "silent customer reactivation dispatch threshold", "silent"),
+    "port_out": ("拆机转网 挽留 流程", "port-out disconnection win-back steps", "port-out"),
+    "collection": ("欠费 催缴 被动流失", "arrears collection passive churn", None),
+    "new_customer": ("新入网客户 首次回访", "new customer first callback", None),
+    "complaint_recovery": ("投诉 修复 回访", "complaint recovery follow-up", None),
+}
+METRIC_NAMES = {
+    "churn_rate": ("离网率", "churn rate"), "renewal_rate": ("续约率", "renewal rate"),
+    "retention_rate": ("保有率", "retention rate"), "activation_rate": ("激活率", "activation rate"),
+    "arpu": ("ARPU", "ARPU"), "dispatch_completion": ("派单完成率", "dispatch completion rate"),
+}
+GROUP_NAMES = {"value_tier": ("价值层级", "value tier"), "region": ("地区", "region"),
+               "brand": ("品牌", "brand"), "month": ("月份", "month")}
+
+
+class OfflineEngine:
+    """Deterministic engine: rules and lexicons to recognise, tools to know, passages to cite."""
+
+    name = "offline"
+
+    def answer(self, request: TurnInput) -> EngineAnswer:
+        """Recognise the request, run the tools, compose the answer in the user's language."""
+        intent = recognise(request.question, has_focus=bool(request.turn.focus_subscriber),
+                           has_snapshot=request.snapshot is not None)
+        run = _Run(request)
+        text = mask_text(getattr(run, f"do_{intent.name}")(intent).strip())
+        data: dict[str, Any] = {**intent.as_dict(), **run.data}
+        if run.problems:
+            data["problems"] = run.problems
+        data["cited"] = list(dict.fromkeys(re.findall(r"\[([0-9a-f]{8})\]", text)))
+        return EngineAnswer(text=text, data=data)
+
+
+def _plain(value: Any) -> Any:
+    """Tool values as JSON-like data (models dumped), so rendering works on dicts only."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Run:
+    """One answer in the making: the request, its tool calls, problems met and structured data."""
+
+    def __init__(self, request: TurnInput):
+        self.req = request
+        self.lang = request.lang if request.lang in ("zh", "en") else "en"
+        self.kit = request.toolkit
+        self.turn = request.turn
+        self.data: dict[str, Any] = {}
+        self.problems: list[dict[str, str]] = []
+
+    def t(self, zh: str, en: str) -> str:
+        """Text in the answer's language."""
+        return pick(self.lang, zh, en)
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def allowed(self) -> set[str]:
+        """The tools this role may run."""
+        return {spec.name for spec in self.kit.available()}
+
+    def call(self, name: str, args: dict[str, Any]) -> tuple[Any, str | None]:
+        """Run a tool: (plain value, None), or (None, what went wrong and what to do)."""
+        spec = self.kit.specs.get(name)
+        if spec is None:
+            self.problems.append({"tool": name, "error": "not available in this version"})
+            return None, explain_error(name, "there is no tool named", self.turn.role, self.lang)
+        fields = spec.args.model_fields
+        result = self.kit.execute(name, {k: v for k, v in args.items() if k in fields and v is not None})
+        if result.ok:
+            return _plain(result.value), None
+        error = result.content.removeprefix("Error: ")
+        self.problems.append({"tool": name, "error": error})
+        return None, explain_error(name, error, self.turn.role, self.lang)
+
+    def search(self, query: str, k: int = 5, topic: str | None = None) -> list[dict[str, Any]] | None:
+        """Passages for `query` in rank order, citable in this turn (None if the search failed)."""
+        if "search_playbooks" not in self.kit.specs:
+            return None
+        result = self.kit.execute("search_playbooks", {"query": clip(query, 480), "k": k, **({"topic": topic} if topic else {})})
+        if not result.ok:
+            self.problems.append({"tool": "search_playbooks", "error": result.content.removeprefix("Error: ")})
+            return None
+        listed = json.loads(result.content).get("passages") or []  # what a model reads, in rank order
+        passages = [c.model_dump() for c in (self.turn.passages.get(str(p.get("cite_as", "")).strip("[]")) for p in listed) if c]
+        if not passages and topic:
+            return self.search(query, k)  # this knowledge base may not have that topic
+        return passages
+
+    def _tokenizer(self) -> Any:
+        kb = getattr(self.kit.services, "knowledge", None)
+        if getattr(kb, "tokenizer", None) is not None:
+            return kb.tokenizer
+        from knowledge.lexical import Tokenizer
+
+        return Tokenizer()
+
+    def query_tokens(self, query: str) -> set[str]:
+        """Index tokens of a query, with the glossary's Chinese terms for an English one."""
+        if is_english(query):
+            from knowledge.glossary import load_glossary
+
+            query = query + " " + " ".join(load_glossary().expand(query))
+        return set(self._tokenizer().tokens(index_form(query)))
+
+    def best(self, query: str, passages: list[dict[str, Any]] | None, most: int = 1) -> list[str]:
+        """Up to `most` cited sentences of `passages` that best match `query`."""
+        if not passages:
+            return []
+        scored = score_sentences(self.query_tokens(query), passages, self._tokenizer().tokens, self.lang, query)
+        picked = summarise(scored, most=most, lead=0, lang=self.lang)
+        return [f"{text} [{short_id(passages[rank]['id'])}]" for rank, text in picked]
+
+    def basis(self, scenario: str | None) -> list[str]:
+        """The playbook's best sentence on a scenario, cited."""
+        if scenario not in SCENARIO_QUERIES:
+            return []
+        zh, en, topic = SCENARIO_QUERIES[scenario]
+        query = self.t(zh, en)
+        return self.best(query, self.search(query, k=2, topic=topic), most=1)
+
+    # --- who a request is about ----------------------------------------------------------------
+
+    def target(self, intent: Intent) -> tuple[str, Any]:
+        """('id', id) | ('snapshot', dict) | ('error', text) | ('missing', None)."""
+        slots = intent.slots
+        if slots.subscriber:
+            return "id", slots.subscriber
+        if slots.masked_phone:  # a number the orchestrator could not resolve (unknown, or role)
+            failed = [c for c in self.turn.tool_calls if c.name == "get_subscriber" and not c.ok]
+            if failed:
+                self.problems.append({"tool": "get_subscriber", "error": failed[-1].error or ""})
+                return "error", explain_error("get_subscriber", failed[-1].error or "", self.turn.role, self.lang)
+            _, error = self.call("get_subscriber", {"subscriber": slots.masked_phone})
+            return "error", error or explain_error("get_subscriber", "no subscriber with number", self.turn.role, self.lang)
+        if self.req.snapshot is not None:
+            return "snapshot", self.req.snapshot.model_dump(mode="json", exclude_none=True)
+        if self.turn.focus_subscriber:
+            return "id", self.turn.focus_subscriber
+        return "missing", None
+
+    def resolve(self, intent: Intent, ask_zh: str, ask_en: str) -> tuple[str, Any, str | None]:
+        """The target, or the text to answer instead (the error, or a short follow-up question)."""
+        kind, key = self.target(intent)
+        if kind == "error":
+            return kind, None, key
+        if kind == "missing":
+            self.data["missing"] = ["subscriber"]
+            return kind, None, self.t(f"{ask_zh}请提供客户号码或客户ID（如 S000000123），或者附上客户快照。",
+                                      f"{ask_en}Which subscriber? Give an id or phone number, or attach a snapshot.")
+        return kind, key, None
+
+    def profile(self, kind: str, key: Any, with_risk: bool = True) -> tuple[dict[str, Any], str | None]:
+        """(card, error): get_subscriber + churn_risk, or segment_snapshot for a snapshot."""
+        if kind == "id":
+            sub, error = self.call("get_subscriber", {"subscriber": key})
+            if error:
+                return {}, error
+            risk, risk_error = self.call("churn_risk", {"subscriber": sub["subscriber_id"]}) if with_risk else (None, None)
+            card = subscriber_card(sub, risk, None)
+            if risk_error:
+                card["risk_error"] = risk_error
+        else:
+            seg, error = self.call("segment_snapshot", {"snapshot": key}) if with_risk else ({}, None)
+            if error:
+                return {}, error
+            score = (seg or {}).get("rule_score") or {}
+            risk = {**seg, "churn_probability": score.get("probability"), "reasons": top_reasons(seg)} if seg else None
+            card = subscriber_card(None, risk, key)
+        self.data["subscriber_card"] = card
+        return card, None
+
+    def key_args(self, kind: str, key: Any, card: dict[str, Any]) -> dict[str, Any]:
+        """The subscriber-or-snapshot arguments of recommend_offers and draft_call_script."""
+        return {"subscriber": card.get("subscriber_id") or key} if kind == "id" else {"snapshot": key}
+
+    def caps_lines(self, card: dict[str, Any], plan: dict[str, Any] | None) -> list[str]:
+        """Stage, tier, risk and caps, the caps cited from the cost-cap playbook."""
+        tier = card.get("value_tier") or {}
+        query = self.t(f"{tier.get('zh', '')}客户 维系成本上限", f"{tier.get('en', '')} retention cost cap per customer")
+        cite = self.best(query, self.search(query, k=1, topic="cost-caps")) if card.get("cost_caps") else []
+        rule = next((n.split("：", 1)[1].split("；")[0] for n in (plan or {}).get("notes_zh") or [] if n.startswith("成本上限：")), None)
+        if rule and self.lang == "zh" and card.get("cost_caps"):
+            card = {**card, "cost_caps": {**card["cost_caps"], "rule": rule}}
+        handle = re.search(r" \[[0-9a-f]{8}\]$", cite[0]) if cite else None
+        lines = verdict_lines(card, self.lang, handle.group(0) if handle else "")
+        if card.get("risk_error"):
+            lines.append(f"- {card['risk_error']}")
+        return lines
+
+    def offers_data(self, plan: dict[str, Any]) -> list[dict[str, Any]]:
+        """The offers for the web page: what they cost, why, and their citation handles."""
+        keep = ("measure_code", "title_zh", "title_en", "monthly_cost", "one_off_cost", "total_cost", "cap_monthly",
+                "cap_total", "expected_value")
+        return [{**{k: o.get(k) for k in keep}, "why": o.get(f"why_{self.lang}") or o.get("why") or [],
+                 "citations": [short_id(c["id"]) for c in o.get("citations") or [] if short_id(c["id"]) in self.turn.passages]}
+                for o in plan.get("offers") or []]
+
+    # --- intents ---------------------------------------------------------------------------------
+
+    def do_handle_customer(self, intent: Intent) -> str:
+        """Facts, stage, tier, risk with reasons, caps, top offers, script outline, don'ts; cited."""
+        kind, key, early = self.resolve(intent, "要处理哪位客户？", "")
+        if early:
+            return early
+        card, error = self.profile(kind, key)
+        if error:
+            return error
+        args = self.key_args(kind, key, card)
+        slots = intent.slots
+        plan, plan_error = self.call("recommend_offers", {**args, "customer_initiated": slots.customer_initiated or None,
+                                                          "max_offers": 3, "scenario": slots.scenario})
+        scenario = slots.scenario or (plan or {}).get("scenario")
+        script, script_error = self.call("draft_call_script", {**args, "scenario": scenario, "lang": self.lang})
+        scenario = scenario or (script or {}).get("scenario")
+        lines = facts_lines(card, self.lang) + self.caps_lines(card, plan)
+        if scenario:
+            lines += ["", self.t("**场景**：", "**Scenario**: ") + name_of(SCENARIO_NAMES, scenario, self.lang)]
+            lines += [f"- {s}" for s in self.basis(scenario)]
+        lines += ["", self.t("**推荐方案**（备选，按顺序）", "**Offers** (alternatives, in order)")]
+        if plan_error:
+            lines.append(plan_error)
+        elif plan and plan.get("offers"):
+            lines += offer_lines(plan, self.turn, self.lang)
+            self.data["offers"] = self.offers_data(plan)
+        elif plan:
+            lines.append(self.t("没有符合规则和预算的方案：", "No offer fits the rules and the budget:"))
+            lines += excluded_lines(plan, self.lang, 3)
+        lines += self.script_part(script, script_error, full=False)
+        return "\n".join(lines)
+
+    def script_part(self, script: dict[str, Any] | None, error: str | None, full: bool) -> list[str]:
+        """Script sections (outline or full), objection answers and what not to do."""
+        lines = ["", self.t("**话术**" if full else "**话术要点**", "**Call script**" if full else "**Script outline**")]
+        if error or not script:
+            return lines + [error or self.t("没有生成话术。", "No script was produced.")]
+        self.data["script"] = {**script, "offers": [o.get("measure_code") for o in script.get("offers") or []]}
+        lines += script_lines(script, self.turn, self.lang, full=full)
+        objections = objection_lines(script, self.turn, self.lang)
+        if objections:
+            lines += ["", self.t("**异议应对**", "**Objections**")] + objections
+        if script.get("do_not"):
+            lines += ["", self.t("**不要做**", "**Do not**")] + [f"- {line}" for line in script["do_not"]]
+        return lines
+
+    def do_draft_offer(self, intent: Intent) -> str:
+        """The offer plan in full: offers with terms, cost, why and citations; what was left out."""
+        kind, key, early = self.resolve(intent, "给哪位客户出方案？", "")
+        if early:
+            return early
+        args = {"subscriber": key} if kind == "id" else {"snapshot": key}
+        slots = intent.slots
+        plan, error = self.call("recommend_offers", {**args, "customer_initiated": slots.customer_initiated or None,
+                                                     "max_offers": slots.top_n, "scenario": slots.scenario})
+        if error:
+            return error
+        who = key if kind == "id" else self.t("快照客户", "the snapshot customer")
+        lines = [self.t(
+            f"**{who} 的优惠方案**（{plan.get('scenario_zh') or name_of(SCENARIO_NAMES, plan.get('scenario'), 'zh')}；"
+            f"{name_of(TIER_NAMES, plan.get('value_tier'), 'zh')}；离网概率 {pct(plan.get('churn_probability'))}）",
+            f"**Offers for {who}** ({plan.get('scenario_en') or plan.get('scenario')}; "
+            f"{name_of(TIER_NAMES, plan.get('value_tier'), 'en')}; churn probability {pct(plan.get('churn_probability'))})")]
+        lines.append(self.t(
+            f"- 成本上限：每月 {num(plan.get('cap_monthly'))} 元（剩余 {num(plan.get('remaining_monthly'))}），"
+            f"合计 {num(plan.get('cap_total'))} 元（剩余 {num(plan.get('remaining_total'))}）",
+            f"- Caps: {num(plan.get('cap_monthly'))} yuan/month ({num(plan.get('remaining_monthly'))} left), "
+            f"{num(plan.get('cap_total'))} in total ({num(plan.get('remaining_total'))} left)"))
+        if plan.get("offers"):
+            lines += [""] + offer_lines(plan, self.turn, self.lang, full=True)
+            self.data["offers"] = self.offers_data(plan)
+        notes = plan.get(f"notes_{self.lang}") or []
+        if notes:
+            lines += ["", self.t("**说明**", "**Notes**")] + [f"- {n}" for n in notes]
+        left_out = excluded_lines(plan, self.lang, 5)
+        if left_out:
+            lines += ["", self.t("**未推荐**", "**Not offered**")] + left_out
+        self.data["plan"] = {k: plan.get(k) for k in ("scenario", "value_tier", "risk_label", "churn_probability",
+                                                      "cap_monthly", "cap_total", "remaining_monthly", "remaining_total")}
+        self.data["plan"]["excluded"] = plan.get("excluded") or []
+        return "\n".join(lines)
+
+    def do_draft_script(self, intent: Intent) -> str:
+        """The full call script: sections with lines, objections, offers, do-not list; cited."""
+        kind, key, early = self.resolve(intent, "给哪位客户准备话术？", "")
+        if early:
+            return early
+        args = {"subscriber": key} if kind == "id" else {"snapshot": key}
+        scenario = intent.slots.scenario
+        spec = self.kit.specs.get("draft_call_script")
+        field = spec.args.model_fields.get("scenario") if spec else None
+        if scenario is None and field is not None and field.is_required():
+            plan, _ = self.call("recommend_offers", args)  # its scenario detection decides
+            scenario = (plan or {}).get("scenario")
+        script, error = self.call("draft_call_script", {**args, "scenario": scenario, "lang": self.lang})
+        if error:
+            return error
+        who = key if kind == "id" else self.t("快照客户", "the snapshot customer")
+        name = name_of(SCENARIO_NAMES, script.get("scenario"), self.lang)
+        lines = [self.t(f"**{who}：{name}话术**", f"**{who}: {name} call script**")]
+        offers = [f"{o.get('measure_code')} {o.get(f'title_{self.lang}') or o.get('title_en')}" for o in script.get("offers") or []]
+        if offers:
+            lines.append(self.t("- 备选方案：", "- Offers: ") + ("；" if self.lang == "zh" else "; ").join(offers))
+        return "\n".join(lines + self.script_part(script, None, full=True)[1:])
+
+    def do_follow_up(self, intent: Intent) -> str:
+        """One fact about the subscriber in focus (points, contract, risk, usage...), with its basis."""
+        kind, key, early = self.resolve(intent, "你问的是哪位客户？", "")
+        if early:
+            return early
+        facet = intent.slots.facet or "profile"
+        needs_risk = facet in ("risk", "value", "caps", "profile", "tenure")
+        card, error = self.profile(kind, key, with_risk=needs_risk)
+        if error:
+            return error
+        who = card.get("subscriber_id") or self.t("快照客户", "the snapshot customer")
+        lines = [f"**{who}**" + (f"（{card['masked_msisdn']}）" if self.lang == "zh" and card.get("masked_msisdn")
+                                 else f" ({card['masked_msisdn']})" if card.get("masked_msisdn") else "")]
+        query = None
+        if facet in FACET_FIELDS:
+            lines += field_lines(card, FACET_FIELDS[facet], self.lang)
+        if facet == "contract":
+            lines.insert(1, f"- {contract_text(card, self.lang) or self.t('合约：无记录', 'Contract: not on record')}")
+            days = card.get("contract_end_in_days")
+            query = self.t("合约到期 续约 提前联系", "contract expiry renewal when to contact") if days is not None and days <= 180 else None
+        elif facet == "points":
+            query = self.t("积分兑换 维系 积分清零", "loyalty points redemption retention")
+        elif facet in ("risk", "value", "caps", "profile", "tenure"):
+            if facet == "profile":
+                lines = facts_lines(card, self.lang)
+            lines += self.caps_lines(card, None) if facet != "tenure" else [
+                self.t(f"- 生命周期：{card.get('lifecycle_stage', {}).get('zh', '—')}",
+                       f"- Lifecycle stage: {card.get('lifecycle_stage', {}).get('en', '—')}")]
+            reasons = [r.get(self.lang) or r.get("en") or "" for r in card.get("reasons") or []]
+            query = " ".join(reasons)[:300] if facet == "risk" and reasons else None
+        if query:
+            lines += [f"- {self.t('手册：', 'Playbook: ')}{s}" for s in self.best(query, self.search(query, k=2))]
+        return "\n".join(lines)
+
+    def do_playbook_question(self, intent: Intent) -> str:
+        """An extractive summary of the best passages, each sentence cited, then the sources."""
+        question = re.sub(r"\(subscriber [^)]*\)|1[3-9]\d\*{4}\d{4}", " ", self.req.question).strip()
+        passages = self.search(question, k=5)
+        if passages is None:
+            return self.t("现在无法检索手册（检索工具不可用）。", "The playbooks can't be searched right now (the search tool is unavailable).")
+        if not passages:
+            return self.t("手册里没有找到相关内容。如果知识库还是空的，请先运行 `retention ingest`。",
+                          "Nothing relevant was found in the playbooks. If the knowledge base is empty, run `retention ingest` first.")
+        scored = score_sentences(self.query_tokens(question), passages, self._tokenizer().tokens, self.lang, question)
+        picked = summarise(scored, most=4, lang=self.lang)
+        self.data["passages"] = [short_id(p["id"]) for p in passages]
+        if picked:
+            quoted = self.lang == "en" and any(re.search(r"[\u4e00-\u9fff]", s) for _, s in picked)
+            lines = [self.t("手册要点：", "What the playbooks say" + (" (quoted as written):" if quoted else ":"))]
+            lines += [f"- {text} [{short_id(passages[rank]['id'])}]" for rank, text in picked]
+        else:
+            lines = [self.t("手册里没有直接回答这个问题的段落。最接近的内容：", "No passage answers this directly. The closest passages:")]
+            lines += [f"- {clip(p['text'], 120)} [{short_id(p['id'])}]" for p in passages[:2]]
+        return "\n".join(lines + ["", self.t("来源：", "Sources:")] + [source_line(p) for p in passages])
+
+    def do_who_at_risk(self, intent: Intent) -> str:
+        """The high-risk list with the recognised filters, as a ranked table."""
+        from tools.churn import HORIZON_MONTHS
+
+        s = intent.slots
+        wanted = {"risk_label": s.risk_label, "value_tier": s.value_tier, "region": s.region, "brand": s.brand,
+                  "contract_expiring_within_days": s.expiring_within_days}
+        spec = self.kit.specs.get("high_risk_list")
+        ignored = [k for k, v in wanted.items() if v is not None and spec is not None and k not in spec.args.model_fields]
+        rows, error = self.call("high_risk_list", {**wanted, "top_n": s.top_n or 10})
+        if error:
+            return error
+        shown = [name_of(TIER_NAMES, s.value_tier, self.lang) if s.value_tier else None, s.region,
+                 s.brand if "brand" not in ignored else None,
+                 name_of(RISK_NAMES, s.risk_label, self.lang) if s.risk_label else None,
+                 self.t(f"{s.expiring_within_days} 天内合约到期", f"contract ending within {s.expiring_within_days} days")
+                 if s.expiring_within_days else None]
+        filters = ("，".join if self.lang == "zh" else ", ".join)([f for f in shown if f])
+        lines = [self.t(f"**最值得挽留的客户**（按预计损失 = 离网概率 × ARPU × {HORIZON_MONTHS} 个月排序"
+                        + (f"；筛选：{filters}" if filters else "") + "）",
+                        f"**Subscribers most worth retaining** (by expected loss = churn probability × ARPU × "
+                        f"{HORIZON_MONTHS} months" + (f"; filters: {filters}" if filters else "") + ")")]
+        if ignored:
+            lines.append(self.t(f"- 暂不支持按{'、'.join(ignored)}筛选，已忽略。", f"- Filtering by {', '.join(ignored)} isn't supported yet; ignored."))
+        if not rows:
+            return "\n".join(lines + [self.t("没有符合条件的客户。", "No subscriber matches these filters.")])
+        self.data["high_risk"] = [{"subscriber_id": r.get("subscriber_id"), "value_tier": (r.get("value_tier") or {}).get("code"),
+                                   "risk_label": r.get("risk_label"), "churn_probability": r.get("churn_probability"),
+                                   "expected_loss": r.get("expected_loss"), "arpu": r.get("arpu"),
+                                   "top_reason": next(iter(top_reasons(r, 1)), {}).get(self.lang)} for r in rows]
+        lines += high_risk_table(rows, self.lang)
+        first = rows[0].get("subscriber_id")
+        lines += ["", self.t(f"想看某位客户的方案，可以问「{first} 怎么处理？」", f"For one subscriber's plan, ask \"how do I handle {first}?\"")]
+        return "\n".join(lines)
+
+    def do_report_question(self, intent: Intent) -> str:
+        """Reports come later: say so, quote what the playbook says, show what exists now."""
+        s = intent.slots
+        metric = name_of(METRIC_NAMES, s.metric, self.lang) if s.metric else self.t("统计指标", "metrics")
+        by = self.t(f"（按{name_of(GROUP_NAMES, s.group_by, 'zh')}）", f" by {name_of(GROUP_NAMES, s.group_by, 'en')}") if s.group_by else ""
+        lines = [self.t(f"这个版本还不能生成报表，所以没法给出{metric}{by}的统计数字。",
+                        f"Reports aren't available yet in this version, so I can't give {metric}{by} figures.")]
+        said = self.best(self.req.question, self.search(self.req.question, k=3), most=2)
+        if said:
+            lines += ["", self.t("手册中的相关说明：", "What the playbooks say about it:")] + [f"- {x}" for x in said]
+        allowed = self.allowed()
+        if "find_subscribers" in allowed and s.group_by in (None, "value_tier"):
+            counts = []
+            for tier in ("high", "medium", "low", "group"):
+                page, error = self.call("find_subscribers", {"value_tier": tier, "limit": 1})
+                if error:
+                    break
+                counts.append(f"{name_of(TIER_NAMES, tier, self.lang)} {page.get('total', 0)}")
+            if counts:
+                self.data["segment_counts"] = counts
+                lines += ["", self.t("现在可以看的：各价值层级的客户数 — ", "Available now: subscribers per value tier — ")
+                          + ("；" if self.lang == "zh" else "; ").join(counts)]
+        if "high_risk_list" in allowed:
+            rows, error = self.call("high_risk_list", {"value_tier": s.value_tier, "region": s.region, "top_n": 5})
+            if rows:
+                self.data["high_risk"] = [r.get("subscriber_id") for r in rows]
+                lines += ["", self.t("现在可以看的：高危名单（前 5 位，按预计损失）", "Available now: the high-risk list (top 5 by expected loss)")]
+                lines += high_risk_table(rows, self.lang)
+        if not {"find_subscribers", "high_risk_list"} & allowed:
+            lines += ["", self.t("你的角色现在可以问手册里的问题。", "With your role you can ask playbook questions now.")]
+        return "\n".join(lines)
+
+    def not_yet(self, intent: Intent, what_zh: str, what_en: str) -> str:
+        """A later feature: say so plainly and offer playbook Q&A instead (with a start if a topic was named)."""
+        topic = intent.slots.scenario
+        lines = [self.t(f"{what_zh}在这个版本还没有提供。", f"{what_en} available yet in this version."),
+                 self.t("现在可以问手册里的问题，我会摘出要点并注明出处，例如「沉默客户多少天派单？」",
+                        "You can ask playbook questions now; I'll summarise the answer with citations, e.g. "
+                        "\"what does the playbook say about port-out?\"")]
+        said = self.basis(topic)
+        if said:
+            lines += ["", self.t(f"先看看手册里关于{name_of(SCENARIO_NAMES, topic, 'zh')}的要点：",
+                                 f"Meanwhile, the playbook on {name_of(SCENARIO_NAMES, topic, 'en')}:")] + [f"- {x}" for x in said]
+        return "\n".join(lines)
+
+    def do_quiz(self, intent: Intent) -> str:
+        """Quizzes come later: say so and offer playbook questions instead."""
+        return self.not_yet(intent, "测验", "Quizzes aren't")
+
+    def do_roleplay(self, intent: Intent) -> str:
+        """Role-play comes later: say so and offer the playbooks instead."""
+        return self.not_yet(intent, "角色扮演练习", "Role-play practice isn't")
+
+    def do_help(self, intent: Intent) -> str:
+        """What this role can do here, from the tools it may use."""
+        allowed = self.allowed()
+        offers = {
+            "search_playbooks": ("回答手册问题并注明出处，如「沉默客户多少天派单？」", "answer playbook questions with citations, e.g. \"what does the playbook say about port-out?\""),
+            "churn_risk": ("查客户并评估离网风险、原因和成本上限，如「S000000123 怎么处理？」", "look up a subscriber: risk, reasons, caps, e.g. \"how do I handle S000000123?\""),
+            "recommend_offers": ("在预算内推荐优惠，如「给他出个续约优惠」", "recommend offers within budget, e.g. \"draft an offer\""),
+            "draft_call_script": ("生成带引用的挽留话术，如「给我一个续约话术」", "draft a cited call script, e.g. \"call script for renewal\""),
+            "high_risk_list": ("列出最值得挽留的客户，如「本月高危客户有哪些」", "list the subscribers most worth retaining, e.g. \"who is at risk in Guangdong, high value\""),
+            "segment_snapshot": ("分析你附上的模拟客户快照（--subscriber-json）", "work on a synthetic snapshot you attach (--subscriber-json)"),
+        }
+        lines = [self.t(f"我可以（当前角色：{self.turn.role}）：", f"I can ({self.turn.role} role):")]
+        lines += [f"- {self.t(*offers[name])}" for name in offers if name in allowed]
+        lines.append(self.t("- 报表、测验和角色扮演会在后续版本提供。", "- Reports, quizzes and role-play come in a later version."))
+        names = [name_of(TOOL_NAMES, n, self.lang) for n in sorted(allowed)]
+        self.data["tools"] = sorted(allowed)
+        return "\n".join(lines + [self.t("可用工具：", "Tools: ") + ("、" if self.lang == "zh" else ", ").join(names)])

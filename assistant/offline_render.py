@@ -1,0 +1,449 @@
+"""Markdown for the offline engine: subscriber cards, offers, scripts, tables, extractive summaries.
+
+Everything here formats what tools returned (as plain dicts) and passages retrieved in this turn;
+nothing adds a fact. Citations are written as [xxxxxxxx] handles and only for passages the turn
+may cite, so the orchestrator's citation check keeps every one of them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Any, Iterable
+
+from assistant.toolkit import Turn, short_id
+from knowledge.normalize import index_form
+
+RISK_NAMES = {
+    "stable": ("稳定", "stable"), "low": ("低危", "low risk"), "medium": ("中危", "medium risk"),
+    "high": ("高危", "high risk"), "churned": ("已离网", "churned"),
+}
+PAYMENT_NAMES = {"postpaid": ("后付费", "post-paid"), "quasi_prepaid": ("准预付费", "quasi-prepaid"),
+                 "prepaid": ("预付费", "prepaid")}
+CONTRACT_NAMES = {
+    "none": ("无合约", "no contract"), "handset_subsidy": ("机补合约", "handset-subsidy contract"),
+    "credit_subsidy": ("话补合约", "credit-subsidy contract"), "mixed": ("混合补贴合约", "mixed-subsidy contract"),
+    "plan": ("套餐合约", "plan contract"),
+}
+TIER_NAMES = {"high": ("高价值", "high value"), "medium": ("中价值", "medium value"),
+              "low": ("低价值", "low value"), "group": ("集团", "group")}
+# Subscriber fields a follow-up may ask about: (zh name, en name, zh unit, en unit).
+FIELD_NAMES = {
+    "points_balance": ("积分余额", "Points balance", " 分", " points"),
+    "contract_remaining_amount_pct": ("合约剩余金额比例", "Contract amount remaining", "%", "%"),
+    "plan_id": ("套餐", "Plan", "", ""), "plan_type": ("套餐类型", "Plan type", "", ""),
+    "plan_fee": ("套餐月费", "Plan fee", " 元", " yuan/month"),
+    "tenure_months": ("网龄", "Tenure", " 个月", " months"), "activation_date": ("入网日期", "Activated on", "", ""),
+    "arrears_amount": ("欠费金额", "Arrears", " 元", " yuan"), "arrears_days": ("欠费天数", "Days in arrears", " 天", " days"),
+    "suspensions_6m": ("近6个月停机次数", "Suspensions (6 months)", " 次", ""),
+    "complaints_90d": ("近90天投诉", "Complaints (90 days)", " 次", ""),
+    "competitor_hotline_calls": ("拨打竞争对手热线", "Calls to competitor hotlines", " 次", ""),
+    "arpu_month": ("本月 ARPU", "ARPU this month", " 元", " yuan"), "arpu_3m_avg": ("近3月 ARPU", "3-month ARPU", " 元", " yuan"),
+    "mou_month": ("本月通话分钟", "Minutes this month", " 分钟", " min"), "sms_month": ("本月短信", "SMS this month", " 条", ""),
+    "data_mb_month": ("本月流量", "Data this month", " MB", " MB"),
+    "fwd_offnet_share_pct": ("呼转至异网占比", "Calls forwarded off-net", "%", "%"),
+    "silent_days": ("沉默天数", "Silent days", " 天", " days"),
+    "payment_type": ("付费方式", "Payment", "", ""), "brand": ("品牌", "Brand", "", ""),
+}
+FACET_FIELDS = {
+    "points": ["points_balance"], "contract": ["contract_remaining_amount_pct"],
+    "plan": ["plan_id", "plan_type", "plan_fee", "arpu_3m_avg"], "tenure": ["tenure_months", "activation_date"],
+    "arrears": ["arrears_amount", "arrears_days", "suspensions_6m"],
+    "complaints": ["complaints_90d", "competitor_hotline_calls"],
+    "usage": ["arpu_month", "arpu_3m_avg", "mou_month", "sms_month", "data_mb_month", "fwd_offnet_share_pct", "silent_days"],
+}
+TOOL_NAMES = {
+    "search_playbooks": ("手册检索", "playbook search"), "get_subscriber": ("客户查询", "subscriber lookup"),
+    "find_subscribers": ("客户筛选", "subscriber search"), "churn_risk": ("离网风险评估", "churn risk"),
+    "high_risk_list": ("高危客户名单", "high-risk list"), "segment_snapshot": ("快照分群", "snapshot segmentation"),
+    "recommend_offers": ("优惠推荐", "offer recommendations"), "draft_call_script": ("话术生成", "call scripts"),
+    "draft_offer_messages": ("优惠文案", "offer messages"),
+}
+_SPLIT = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z0-9\"“(（*\u4e00-\u9fff])")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_BULLET = re.compile(r"^\s*(?:#+|>|[-*+•]|\d+[.)、]|[（(]?[一二三四五六七八九十]+[）)、.])\s*")
+
+
+REAL_DATA_TOOLS = {"get_subscriber", "find_subscribers", "churn_risk", "high_risk_list"}
+
+
+def explain_error(tool: str, error: str, role: str, lang: str) -> str:
+    """A tool error in the user's language, with what to do about it."""
+    name = name_of(TOOL_NAMES, tool, lang)
+    if "may not use the tool" in error:
+        if role == "trainee" and tool in REAL_DATA_TOOLS:
+            return pick(
+                lang,
+                f"学员角色不能查询真实客户数据（「{name}」不允许）。请用模拟客户快照练习"
+                "（`retention ask --subscriber-json FILE`），或者问手册里的问题。",
+                f"The trainee role may not look at real subscriber records ({name} is not allowed). Practise "
+                "with a synthetic snapshot (`retention ask --subscriber-json FILE`) or ask a playbook question.")
+        return pick(lang, f"你的角色（{role}）不能使用「{name}」；如确有需要，请联系管理员。",
+                    f"Your role ({role}) may not use the {name} tool; ask an administrator if you need it.")
+    if "no subscriber data" in error:
+        return pick(lang, "还没有客户数据：请先运行 `retention data generate`（或用 `retention data import` 导入）。",
+                    "No subscriber data yet: run `retention data generate` (or `retention data import`).")
+    if "no subscriber with" in error:
+        key = re.search(r"(?:id|number)\s+'?([^'\s;]+)'?", error)
+        shown = f" {key.group(1)}" if key else ""
+        return pick(lang, f"没有找到客户{shown}：请核对客户ID或11位手机号。",
+                    f"No subscriber{shown} was found: check the subscriber id or the 11-digit mobile number.")
+    if "there is no tool named" in error:
+        return pick(lang, f"这个版本还没有「{name}」功能。", f"The {name} tool isn't available in this version.")
+    return pick(lang, f"「{name}」出错：{error}", f"The {name} tool failed: {error}")
+
+
+def pick(lang: str, zh: str, en: str) -> str:
+    """The text for the answer's language."""
+    return zh if lang == "zh" else en
+
+
+def name_of(table: dict[str, tuple[str, str]], code: str | None, lang: str) -> str:
+    """A coded value's display name (the code itself when unknown)."""
+    if code is None:
+        return "—"
+    pair = table.get(code)
+    return (pair[0] if lang == "zh" else pair[1]) if pair else str(code)
+
+
+def label(value: Any, lang: str) -> str:
+    """A tools Label ({code, zh, en}) in the answer's language."""
+    if isinstance(value, dict):
+        return str(value.get(lang) or value.get("en") or value.get("code") or "—")
+    return str(value) if value is not None else "—"
+
+
+def num(value: Any, digits: int = 2) -> str:
+    """A number without trailing zeros (yuan, months)."""
+    if value is None:
+        return "—"
+    text = f"{float(value):.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pct(value: Any) -> str:
+    """A probability as a percentage."""
+    return "—" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def cites(citations: Iterable[Any], turn: Turn, limit: int = 2) -> str:
+    """' [a1b2c3d4][…]' for the citable passages among `citations` (dicts or models)."""
+    handles: list[str] = []
+    for c in citations or []:
+        pid = c.get("id") if isinstance(c, dict) else getattr(c, "id", None)
+        handle = short_id(str(pid or ""))
+        if handle in turn.passages and handle not in handles:
+            handles.append(handle)
+        if len(handles) == limit:
+            break
+    return (" " + "".join(f"[{h}]" for h in handles)) if handles else ""
+
+
+def field_lines(facts: dict[str, Any], fields: list[str], lang: str) -> list[str]:
+    """'- 积分余额：267 分' for each field (not on record when the tool returned nothing)."""
+    out = []
+    for key in fields:
+        zh, en, unit_zh, unit_en = FIELD_NAMES[key]
+        value = facts.get(key)
+        if value is None:
+            out.append(pick(lang, f"- {zh}：无记录", f"- {en}: not on record"))
+            continue
+        shown = name_of(PAYMENT_NAMES, value, lang) if key == "payment_type" else \
+            num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)[:10]
+        out.append(pick(lang, f"- {zh}：{shown}{unit_zh}", f"- {en}: {shown}{unit_en}"))
+    return out
+
+
+def days_between(start: Any, end: Any) -> int | None:
+    """Days from `start` to `end` (ISO dates or dates), None when either is unknown."""
+    try:
+        a = start if isinstance(start, date) else date.fromisoformat(str(start)[:10])
+        b = end if isinstance(end, date) else date.fromisoformat(str(end)[:10])
+    except (TypeError, ValueError):
+        return None
+    return (b - a).days
+
+
+# --- subscriber card ---------------------------------------------------------------------------
+
+
+def subscriber_card(sub: dict[str, Any] | None, risk: dict[str, Any] | None, snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    """The structured card: facts from get_subscriber (or a snapshot) plus churn_risk's verdict."""
+    card: dict[str, Any] = {}
+    if sub:
+        keys = ("subscriber_id", "masked_msisdn", "brand", "region", "city", "payment_type", "plan_id", "plan_fee",
+                "tenure_months", "contract_type", "contract_end_date", "contract_remaining_amount_pct",
+                "points_balance", "arpu_3m_avg", "complaints_90d", "arrears_days", "silent_days", "snapshot_date")
+        card.update({k: sub.get(k) for k in keys if sub.get(k) is not None})
+        days = days_between(sub.get("snapshot_date"), sub.get("contract_end_date"))
+        if days is not None:
+            card["contract_end_in_days"] = days
+    if snapshot:
+        card.update({k: v for k, v in snapshot.items() if v is not None})
+    if risk:
+        for key in ("lifecycle_stage", "value_tier", "risk_label", "churn_probability", "cost_caps", "model"):
+            if risk.get(key) is not None:
+                card[key] = risk[key]
+        card["reasons"] = [{"code": r.get("factor") or r.get("code"), "zh": r.get("zh"), "en": r.get("en")}
+                           for r in top_reasons(risk)]
+    return card
+
+
+def top_reasons(risk: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
+    """The largest churn factors, else the reasons behind the risk label."""
+    reasons = list(risk.get("reasons") or [])
+    if not reasons:
+        score = risk.get("rule_score") or {}
+        reasons = [f for f in score.get("factors") or [] if (f.get("contribution") or 0) > 0]
+    if not reasons:
+        reasons = [r for r in risk.get("risk_reasons") or risk.get("reasons_label") or []]
+    return reasons[:n]
+
+
+def facts_lines(card: dict[str, Any], lang: str) -> list[str]:
+    """The facts part of a card as Markdown lines."""
+    zh = lang == "zh"
+    who = card.get("subscriber_id") or pick(lang, "模拟客户（快照）", "snapshot customer")
+    where = "·".join(str(card[k]) for k in ("region", "city", "brand") if card.get(k))
+    extra = "，".join(x for x in (card.get("masked_msisdn"), where) if x) if zh else \
+        ", ".join(x for x in (card.get("masked_msisdn"), where) if x)
+    lines = [f"**{pick(lang, '客户', 'Subscriber')} {who}**" + (f"（{extra}）" if zh and extra else f" ({extra})" if extra else "")]
+    facts: list[str] = []
+    if card.get("tenure_months") is not None:
+        facts.append(pick(lang, f"网龄 {num(card['tenure_months'], 0)} 个月", f"tenure {num(card['tenure_months'], 0)} months"))
+    if card.get("plan_id"):
+        fee = pick(lang, f"，{num(card.get('plan_fee'))} 元/月", f", {num(card.get('plan_fee'))} yuan/month") \
+            if card.get("plan_fee") is not None else ""
+        facts.append(pick(lang, f"套餐 {card['plan_id']}{fee}", f"plan {card['plan_id']}{fee}"))
+    if card.get("payment_type"):
+        facts.append(name_of(PAYMENT_NAMES, card["payment_type"], lang))
+    if card.get("arpu_3m_avg") is not None:
+        facts.append(pick(lang, f"近3月 ARPU {num(card['arpu_3m_avg'])} 元", f"3-month ARPU {num(card['arpu_3m_avg'])} yuan"))
+    if facts:
+        lines.append("- " + ("；" if zh else "; ").join(facts))
+    contract = contract_text(card, lang)
+    if contract:
+        lines.append("- " + contract)
+    return lines
+
+
+def contract_text(card: dict[str, Any], lang: str) -> str | None:
+    """'合约：机补合约，2026-01-31 到期（数据日起 31 天后）' from the card, or None."""
+    days = card.get("contract_end_in_days")
+    end = card.get("contract_end_date")
+    kind = card.get("contract_type")
+    if end is None and days is None:
+        return pick(lang, "合约：无合约信息", "Contract: none on record") if kind in (None, "none") else None
+    kind_text = name_of(CONTRACT_NAMES, kind, lang) + ("，" if lang == "zh" else ", ") if kind else ""
+    when = str(end)[:10] if end else ""
+    if days is None:
+        rel = ""
+    elif days >= 0:
+        rel = pick(lang, f"（距数据日期 {days} 天）", f" (in {days} days from the data date)")
+    else:
+        rel = pick(lang, f"（已过期 {-days} 天）", f" (expired {-days} days ago)")
+    return pick(lang, f"合约：{kind_text}{when} 到期{rel}", f"Contract: {kind_text}ends {when}{rel}").replace("  ", " ")
+
+
+def verdict_lines(card: dict[str, Any], lang: str, caps_cite: str = "") -> list[str]:
+    """Stage, tier, risk with its top reasons, and the cost caps."""
+    lines: list[str] = []
+    if "risk_label" in card:
+        lines.append("- " + pick(
+            lang,
+            f"生命周期：{label(card.get('lifecycle_stage'), lang)}；价值层级：{label(card.get('value_tier'), lang)}；"
+            f"风险：**{name_of(RISK_NAMES, card['risk_label'], lang)}**，离网概率 {pct(card.get('churn_probability'))}",
+            f"Lifecycle stage: {label(card.get('lifecycle_stage'), lang)}; value tier: {label(card.get('value_tier'), lang)}; "
+            f"risk: **{name_of(RISK_NAMES, card['risk_label'], lang)}**, churn probability {pct(card.get('churn_probability'))}",
+        ))
+    reasons = [r.get(lang) or r.get("en") for r in card.get("reasons") or [] if r.get(lang) or r.get("en")]
+    if reasons:
+        lines.append("- " + pick(lang, "主要原因：", "Top reasons: ") + ("；" if lang == "zh" else "; ").join(reasons))
+    caps = card.get("cost_caps")
+    if caps:
+        lines.append("- " + pick(
+            lang, f"维系成本上限：每月 {num(caps.get('monthly'))} 元，合计 {num(caps.get('total'))} 元（{caps.get('rule')}）",
+            f"Retention cost caps: {num(caps.get('monthly'))} yuan/month, {num(caps.get('total'))} yuan in total ({caps.get('rule')})",
+        ) + caps_cite)
+    return lines
+
+
+# --- offers and scripts ------------------------------------------------------------------------
+
+
+def offer_lines(plan: dict[str, Any], turn: Turn, lang: str, full: bool = False) -> list[str]:
+    """Numbered offers: code, title, cost, expected value, why, citations."""
+    lines: list[str] = []
+    for i, offer in enumerate(plan.get("offers") or [], start=1):
+        title = offer.get(f"title_{lang}") or offer.get("title_en") or offer.get("measure_code")
+        total = offer.get("total_cost")
+        cost = pick(lang, f"一次性 {num(offer.get('one_off_cost'))} 元 + 每月 {num(offer.get('monthly_cost'))} 元",
+                    f"one-off {num(offer.get('one_off_cost'))} + {num(offer.get('monthly_cost'))} yuan/month")
+        if total is not None:
+            cost += pick(lang, f"，合计 {num(total)} 元", f", {num(total)} yuan in total")
+        why = offer.get(f"why_{lang}") or [w for w in offer.get("why") or []]
+        shown = why if full else why[:2]
+        ev = pick(lang, f"期望保留价值 {num(offer.get('expected_value'))} 元", f"expected retained value {num(offer.get('expected_value'))} yuan")
+        lines.append(f"{i}. **{offer.get('measure_code')} {title}** — {cost}；{ev}" if lang == "zh"
+                     else f"{i}. **{offer.get('measure_code')} {title}** — {cost}; {ev}")
+        lines.extend(f"   - {w}" for w in shown)
+        lines[-1] += cites(offer.get("citations"), turn)
+    return lines
+
+
+def excluded_lines(plan: dict[str, Any], lang: str, limit: int) -> list[str]:
+    """Why some measures were not offered (cap, no-repeat, eligibility...)."""
+    out: list[str] = []
+    for item in plan.get("excluded") or []:
+        line = (f"- {item.get('measure_code')}：{item.get('reason_zh')}" if lang == "zh"
+                else f"- {item.get('measure_code')}: {item.get('reason_en')}")
+        if line not in out:
+            out.append(line)
+    return out[:limit]
+
+
+def script_lines(script: dict[str, Any], turn: Turn, lang: str, full: bool = False) -> list[str]:
+    """The script outline (each section's first line) or the full script, with objections."""
+    lines: list[str] = []
+    for section in script.get("sections") or []:
+        said = section.get("lines") or []
+        if not said:
+            continue
+        head = f"- **{section.get('title') or section.get('name')}**"
+        if full:
+            lines.append(head + cites(section.get("citations"), turn))
+            lines.extend(f"  - {line}" for line in said)
+        else:
+            lines.append(f"{head}{'：' if lang == 'zh' else ': '}{said[0]}" + cites(section.get("citations"), turn, 1))
+    return lines
+
+
+def objection_lines(script: dict[str, Any], turn: Turn, lang: str, limit: int = 4) -> list[str]:
+    """Likely objections and the answers to them."""
+    return [
+        (f"- 「{_unquote(o.get('objection'))}」→ {o.get('response')}" if lang == "zh"
+         else f"- \"{_unquote(o.get('objection'))}\" → {o.get('response')}") + cites(o.get("citations"), turn, 1)
+        for o in (script.get("objections") or [])[:limit]
+    ]
+
+
+def _unquote(text: Any) -> str:
+    return str(text or "").strip().strip('“”"「」\'')
+
+
+def high_risk_table(rows: list[dict[str, Any]], lang: str) -> list[str]:
+    """A Markdown table of the high-risk list (ids only: no phone numbers)."""
+    head = pick(lang, "| # | 客户ID | 价值层级 | 风险 | 离网概率 | 预计损失(元) | 主要原因 |",
+                "| # | Subscriber | Value tier | Risk | Churn prob. | Expected loss (yuan) | Top reason |")
+    lines = [head, "|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(rows, start=1):
+        reasons = top_reasons(row, 1)
+        reason = (reasons[0].get(lang) or reasons[0].get("en") or "") if reasons else ""
+        lines.append(f"| {i} | {row.get('subscriber_id')} | {label(row.get('value_tier'), lang)} | "
+                     f"{name_of(RISK_NAMES, row.get('risk_label'), lang)} | {pct(row.get('churn_probability'))} | "
+                     f"{num(row.get('expected_loss'), 0)} | {reason.replace('|', '/')} |")
+    return lines
+
+
+# --- extractive summary ------------------------------------------------------------------------
+
+
+def sentences(text: str) -> list[str]:
+    """A passage cut into sentences (Chinese and English) and table rows, without Markdown furniture."""
+    out: list[str] = []
+    text = re.sub(r"\|\s+\|", "|\n|", text.replace("**", ""))  # chunking joins table rows with spaces
+    for line in text.splitlines():
+        prose, bar, table = line.partition("|")
+        parts = _SPLIT.split(_BULLET.sub("", prose.strip()))
+        if bar:
+            cells = [c.strip() for c in table.split("|")]
+            parts.append(" | ".join(c for c in cells if c and not set(c) <= set("-: ")))
+        for part in parts:
+            part = part.strip()
+            if len(_HAN.findall(part)) >= 6 or len(part.split()) >= 5:
+                out.append(part)
+    return out
+
+
+def _weight(token: str) -> float:
+    if re.match(r"[\u4e00-\u9fff]", token):
+        return 0.3 if len(token) == 1 else float(min(len(token), 4))
+    return 1.5 if len(token) >= 6 or token[0].isdigit() else 1.0
+
+
+def in_language(sentence: str, lang: str) -> bool:
+    """True when a sentence is written in `lang` (mostly Chinese characters for zh)."""
+    han = len(_HAN.findall(sentence))
+    return (han >= 0.3 * len(sentence.replace(" ", ""))) == (lang == "zh")
+
+
+_QUANTITY = re.compile(r"多少|多久|多长|几[天个月年次成位人通]|比例|占比|百分|阈值|how (?:many|much|long|soon|often|far)|"
+                       r"what (?:share|percentage|proportion|threshold)|\brate\b")
+
+
+def score_sentences(query_tokens: set[str], passages: list[dict[str, Any]], tokenize: Any,
+                    lang: str, query: str = "") -> list[tuple[float, int, int, str]]:
+    """(score, passage rank, position, sentence) for every sentence of the passages.
+
+    Overlap with the query's tokens, each weighted by its length and by how rare it is among
+    these sentences (a word every sentence shares says little), plus a prior for the passage's
+    rank; sentences in the answer's language and, for "how many" questions, sentences with
+    numbers come first.
+    """
+    rows = [(rank, pos, sent, set(tokenize(index_form(sent)))) for rank, passage in enumerate(passages)
+            for pos, sent in enumerate(sentences(passage.get("text") or ""))]
+    df = {t: sum(1 for r in rows if t in r[3]) for t in query_tokens}
+    wants_number = bool(_QUANTITY.search(index_form(query)))
+    scored = []
+    for rank, pos, sent, tokens in rows:
+        overlap = query_tokens & tokens
+        score = sum(_weight(t) * math.log(1.0 + len(rows) / (1.0 + df[t])) for t in overlap)
+        if score > 0:
+            score = score / (1.0 + len(sent) / 400.0) + 0.6 * (len(passages) - rank) / len(passages)
+            score *= (1.0 if in_language(sent, lang) else 0.5) * (1.3 if wants_number and re.search(r"\d", sent) else 1.0)
+        scored.append((round(score, 4), rank, pos, sent))
+    return scored
+
+
+def _similar(a: str, b: str) -> bool:
+    """Near-duplicate sentences (the same rule quoted by two passages)."""
+    x, y = (re.sub(r"[\W_]+", "", index_form(t)) for t in (a, b))
+    if x in y or y in x:
+        return True
+    grams = lambda t: {t[i:i + 2] for i in range(len(t) - 1)}  # noqa: E731
+    gx, gy = grams(x), grams(y)
+    return bool(gx and gy) and len(gx & gy) / len(gx | gy) > 0.6
+
+
+def summarise(scored: list[tuple[float, int, int, str]], most: int = 4, lead: int = 3,
+              lang: str | None = None) -> list[tuple[int, str]]:
+    """Up to `most` best sentences (at most 2 per passage, no near-duplicates), in passage order.
+
+    The `lead` top passages (the retriever's best hits) each contribute their best sentence first.
+    With `lang`, sentences in that language are used alone when there are at least two of them.
+    """
+    ranked = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1], s[2]))
+    own = [s for s in ranked if lang and in_language(s[3], lang)]
+    ranked = own if len(own) >= 2 else ranked
+    chosen: list[tuple[float, int, int, str]] = []
+    firsts = [s for r in range(lead) for s in [next((x for x in ranked if x[1] == r), None)] if s]
+    for s in firsts + ranked:
+        if len(chosen) >= most:
+            break
+        if s in chosen or sum(1 for c in chosen if c[1] == s[1]) >= 2 or any(_similar(s[3], c[3]) for c in chosen):
+            continue
+        chosen.append(s)
+    chosen.sort(key=lambda s: (s[1], s[2]))
+    return [(rank, clip(text)) for _, rank, _, text in chosen]
+
+
+def clip(text: str, limit: int = 180) -> str:
+    """Shorten a long sentence for a summary line."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def source_line(passage: dict[str, Any]) -> str:
+    """'[a1b2c3d4] 08-renewal.zh.md § 续约时机' for the sources list."""
+    section = f" § {passage['section']}" if passage.get("section") else ""
+    return f"- [{short_id(passage['id'])}] {passage.get('source')}{section}"
