@@ -58,6 +58,83 @@ class Intent:
         return {"intent": self.name, "slots": {k: v for k, v in asdict(self.slots).items() if v not in (None, False)}}
 
 
+# --- names of the codes the tools use, in both languages --------------------------------------
+
+RISK_NAMES = {
+    "stable": ("稳定", "stable"), "low": ("低危", "low risk"), "medium": ("中危", "medium risk"),
+    "high": ("高危", "high risk"), "churned": ("已离网", "churned"),
+}
+TIER_NAMES = {"high": ("高价值", "high value"), "medium": ("中价值", "medium value"),
+              "low": ("低价值", "low value"), "group": ("集团", "group")}
+SCENARIO_NAMES = {
+    "renewal": ("到期续约", "contract-expiry renewal"), "routine": ("常规维系", "routine retention"),
+    "campus": ("校园维系", "campus retention"), "silent": ("沉默激活", "silent reactivation"),
+    "port_out": ("拆机转网挽留", "port-out retention"), "collection": ("欠费催缴", "arrears collection"),
+    "new_customer": ("新客户回访", "new-customer care"), "complaint_recovery": ("投诉修复", "complaint recovery"),
+}
+# Search queries (not answers) for the playbook basis of each scenario, and the playbook topic.
+SCENARIO_QUERIES = {
+    "renewal": ("合约到期 续约 提前联系 优惠顺序", "contract expiry renewal when to contact which offers first", "renewal"),
+    "routine": ("常规维系 回访 关怀", "routine retention care callback", "routine"),
+    "campus": ("校园客户 学生 维系", "campus student retention", "campus"),
+    "silent": ("沉默客户 激活 派单阈值", "silent customer reactivation dispatch threshold", "silent"),
+    "port_out": ("拆机转网 挽留 流程", "port-out disconnection win-back steps", "port-out"),
+    "collection": ("欠费 催缴 被动流失", "arrears collection passive churn", None),
+    "new_customer": ("新入网客户 首次回访", "new customer first callback", None),
+    "complaint_recovery": ("投诉 修复 回访", "complaint recovery follow-up", None),
+}
+METRIC_NAMES = {
+    "churn_rate": ("离网率", "churn rate"), "renewal_rate": ("续约率", "renewal rate"),
+    "retention_rate": ("保有率", "retention rate"), "activation_rate": ("激活率", "activation rate"),
+    "arpu": ("ARPU", "ARPU"), "dispatch_completion": ("派单完成率", "dispatch completion rate"),
+}
+GROUP_NAMES = {"value_tier": ("价值层级", "value tier"), "region": ("地区", "region"),
+               "brand": ("品牌", "brand"), "month": ("月份", "month")}
+
+
+PAYMENT_NAMES = {"postpaid": ("后付费", "post-paid"), "quasi_prepaid": ("准预付费", "quasi-prepaid"),
+                 "prepaid": ("预付费", "prepaid")}
+PLAN_TYPE_NAMES = {"single": ("单产品套餐", "single-product plan"), "converged": ("融合套餐", "converged bundle")}
+CONTRACT_NAMES = {
+    "none": ("无合约", "no contract"), "handset_subsidy": ("机补合约", "handset-subsidy contract"),
+    "credit_subsidy": ("话补合约", "credit-subsidy contract"), "mixed": ("混合补贴合约", "mixed-subsidy contract"),
+    "plan": ("套餐合约", "plan contract"),
+}
+# Subscriber fields a follow-up may ask about: (zh name, en name, zh unit, en unit).
+FIELD_NAMES = {
+    "points_balance": ("积分余额", "Points balance", " 分", " points"),
+    "contract_remaining_amount_pct": ("合约剩余金额比例", "Contract amount remaining", "%", "%"),
+    "plan_id": ("套餐", "Plan", "", ""), "plan_type": ("套餐类型", "Plan type", "", ""),
+    "plan_fee": ("套餐月费", "Plan fee", " 元", " yuan/month"),
+    "tenure_months": ("网龄", "Tenure", " 个月", " months"), "activation_date": ("入网日期", "Activated on", "", ""),
+    "arrears_amount": ("欠费金额", "Arrears", " 元", " yuan"), "arrears_days": ("欠费天数", "Days in arrears", " 天", " days"),
+    "suspensions_6m": ("近6个月停机次数", "Suspensions (6 months)", " 次", ""),
+    "complaints_90d": ("近90天投诉", "Complaints (90 days)", " 次", ""),
+    "competitor_hotline_calls": ("拨打竞争对手热线", "Calls to competitor hotlines", " 次", ""),
+    "arpu_month": ("本月 ARPU", "ARPU this month", " 元", " yuan"),
+    "arpu_3m_avg": ("近3月 ARPU", "3-month ARPU", " 元", " yuan"),
+    "mou_month": ("本月通话分钟", "Minutes this month", " 分钟", " min"), "sms_month": ("本月短信", "SMS this month", " 条", ""),
+    "data_mb_month": ("本月流量", "Data this month", " MB", " MB"),
+    "fwd_offnet_share_pct": ("呼转至异网占比", "Calls forwarded off-net", "%", "%"),
+    "silent_days": ("沉默天数", "Silent days", " 天", " days"),
+    "payment_type": ("付费方式", "Payment", "", ""), "brand": ("品牌", "Brand", "", ""),
+}
+FACET_FIELDS = {
+    "points": ["points_balance"], "contract": ["contract_remaining_amount_pct"],
+    "plan": ["plan_id", "plan_type", "plan_fee", "arpu_3m_avg"], "tenure": ["tenure_months", "activation_date"],
+    "arrears": ["arrears_amount", "arrears_days", "suspensions_6m"],
+    "complaints": ["complaints_90d", "competitor_hotline_calls"],
+    "usage": ["arpu_month", "arpu_3m_avg", "mou_month", "sms_month", "data_mb_month", "fwd_offnet_share_pct",
+              "silent_days"],
+}
+TOOL_NAMES = {
+    "search_playbooks": ("手册检索", "playbook search"), "get_subscriber": ("客户查询", "subscriber lookup"),
+    "find_subscribers": ("客户筛选", "subscriber search"), "churn_risk": ("离网风险评估", "churn risk"),
+    "high_risk_list": ("高危客户名单", "high-risk list"), "segment_snapshot": ("快照分群", "snapshot segmentation"),
+    "recommend_offers": ("优惠推荐", "offer recommendations"), "draft_call_script": ("话术生成", "call scripts"),
+    "draft_offer_messages": ("优惠文案", "offer messages"),
+}
+
 # --- lexicons (patterns run on the index form: simplified, lower case) -------------------------
 
 _SUB_ID = re.compile(r"(?<![a-z0-9])(s\d{4,12})(?![0-9])")
@@ -102,7 +179,8 @@ _BRANDS = {
     "up新势力": "up xinshili", "新时空": "xinshikong", "世界风": "shijiefeng",
 }
 _METRICS = [
-    ("churn_rate", r"离网率|流失率|churn rate|attrition rate|离网人数|流失人数|how many (?:customers |subscribers )?(?:churned|left)"),
+    ("churn_rate", r"离网率|流失率|churn rate|attrition rate|离网人数|流失人数|"
+                   r"how many (?:customers |subscribers )?(?:churned|left)"),
     ("renewal_rate", r"续约率|renewal rate"),
     ("retention_rate", r"保有率|留存率|挽留成功率|retention rate|save rate"),
     ("activation_rate", r"激活率|activation rate"),
@@ -280,8 +358,9 @@ def recognise(text: str, *, has_focus: bool = False, has_snapshot: bool = False)
     target, generic = has_target(text, slots)
     if _LIST.search(t) and _RISKY.search(t) and not _PROCESS.search(t) and not target:
         return Intent("who_at_risk", slots)
-    # No customer mentioned at all ("draft an offer", "给我一个挽留话术"): about the one in focus.
-    implicit = not target and not generic
+    # No customer mentioned at all ("draft an offer", "给我一个挽留话术"): about the one in focus. With a
+    # snapshot attached, "a customer" is that snapshot ("call script for a silent customer").
+    implicit = not target and (not generic or has_snapshot)
     context = has_focus or has_snapshot
     name = _customer_intent(t, slots, target) if target or implicit else None
     if name in ("handle_customer", "follow_up") and not target and not (context and _short(t)):

@@ -16,42 +16,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from assistant.agent import EngineAnswer, TurnInput
-from assistant.intents import Intent, recognise
+from assistant.intents import (
+    FACET_FIELDS, GROUP_NAMES, METRIC_NAMES, SCENARIO_NAMES, SCENARIO_QUERIES, TIER_NAMES, Intent, recognise,
+)
 from assistant.offline_render import (
-    FACET_FIELDS, RISK_NAMES, TIER_NAMES, TOOL_NAMES, clip, contract_text, excluded_lines, explain_error, facts_lines, field_lines,
-    high_risk_table, name_of, num, objection_lines, offer_lines, pct, pick, score_sentences, script_lines,
-    source_line, subscriber_card, summarise, top_reasons, verdict_lines,
+    capabilities_text, clip, contract_text, excluded_lines, explain_error, facts_lines, field_lines, high_risk_rows,
+    high_risk_table, name_of, not_yet_text, objection_lines, offer_args, offer_lines, offers_data, pick, plan_data,
+    plan_header, risk_list_heading,
+    score_sentences, script_lines, source_line, subscriber_card, summarise, top_reasons, verdict_lines,
 )
 from assistant.privacy import mask_text
 from assistant.toolkit import short_id
 from knowledge.normalize import index_form
 from knowledge.retrieve import is_english
-
-SCENARIO_NAMES = {
-    "renewal": ("到期续约", "contract-expiry renewal"), "routine": ("常规维系", "routine retention"),
-    "campus": ("校园维系", "campus retention"), "silent": ("沉默激活", "silent reactivation"),
-    "port_out": ("拆机转网挽留", "port-out retention"), "collection": ("欠费催缴", "arrears collection"),
-    "new_customer": ("新客户回访", "new-customer care"), "complaint_recovery": ("投诉修复", "complaint recovery"),
-}
-# Search queries (not answers) for the playbook basis of each scenario, and the playbook topic.
-SCENARIO_QUERIES = {
-    "renewal": ("合约到期 续约 提前联系 优惠顺序", "contract expiry renewal when to contact which offers first", "renewal"),
-    "routine": ("常规维系 回访 关怀", "routine retention care callback", "routine"),
-    "campus": ("校园客户 学生 维系", "campus student retention", "campus"),
-    "silent": ("沉默客户 激活 派单阈值", "silent customer reactivation dispatch threshold", "silent"),
-    "port_out": ("拆机转网 挽留 流程", "port-out disconnection win-back steps", "port-out"),
-    "collection": ("欠费 催缴 被动流失", "arrears collection passive churn", None),
-    "new_customer": ("新入网客户 首次回访", "new customer first callback", None),
-    "complaint_recovery": ("投诉 修复 回访", "complaint recovery follow-up", None),
-}
-METRIC_NAMES = {
-    "churn_rate": ("离网率", "churn rate"), "renewal_rate": ("续约率", "renewal rate"),
-    "retention_rate": ("保有率", "retention rate"), "activation_rate": ("激活率", "activation rate"),
-    "arpu": ("ARPU", "ARPU"), "dispatch_completion": ("派单完成率", "dispatch completion rate"),
-}
-GROUP_NAMES = {"value_tier": ("价值层级", "value tier"), "region": ("地区", "region"),
-               "brand": ("品牌", "brand"), "month": ("月份", "month")}
-
 
 class OfflineEngine:
     """Deterministic engine: rules and lexicons to recognise, tools to know, passages to cite."""
@@ -119,12 +96,14 @@ class _Run:
         """Passages for `query` in rank order, citable in this turn (None if the search failed)."""
         if "search_playbooks" not in self.kit.specs:
             return None
-        result = self.kit.execute("search_playbooks", {"query": clip(query, 480), "k": k, **({"topic": topic} if topic else {})})
+        args = {"query": clip(query, 480), "k": k, **({"topic": topic} if topic else {})}
+        result = self.kit.execute("search_playbooks", args)
         if not result.ok:
             self.problems.append({"tool": "search_playbooks", "error": result.content.removeprefix("Error: ")})
             return None
         listed = json.loads(result.content).get("passages") or []  # what a model reads, in rank order
-        passages = [c.model_dump() for c in (self.turn.passages.get(str(p.get("cite_as", "")).strip("[]")) for p in listed) if c]
+        found = (self.turn.passages.get(str(p.get("cite_as", "")).strip("[]")) for p in listed)
+        passages = [c.model_dump() for c in found if c is not None]
         if not passages and topic:
             return self.search(query, k)  # this knowledge base may not have that topic
         return passages
@@ -174,7 +153,7 @@ class _Run:
                 self.problems.append({"tool": "get_subscriber", "error": failed[-1].error or ""})
                 return "error", explain_error("get_subscriber", failed[-1].error or "", self.turn.role, self.lang)
             _, error = self.call("get_subscriber", {"subscriber": slots.masked_phone})
-            return "error", error or explain_error("get_subscriber", "no subscriber with number", self.turn.role, self.lang)
+            return "error", error or explain_error("get_subscriber", "no subscriber with", self.turn.role, self.lang)
         if self.req.snapshot is not None:
             return "snapshot", self.req.snapshot.model_dump(mode="json", exclude_none=True)
         if self.turn.focus_subscriber:
@@ -198,7 +177,9 @@ class _Run:
             sub, error = self.call("get_subscriber", {"subscriber": key})
             if error:
                 return {}, error
-            risk, risk_error = self.call("churn_risk", {"subscriber": sub["subscriber_id"]}) if with_risk else (None, None)
+            risk, risk_error = (None, None)
+            if with_risk:
+                risk, risk_error = self.call("churn_risk", {"subscriber": sub["subscriber_id"]})
             card = subscriber_card(sub, risk, None)
             if risk_error:
                 card["risk_error"] = risk_error
@@ -221,7 +202,8 @@ class _Run:
         tier = card.get("value_tier") or {}
         query = self.t(f"{tier.get('zh', '')}客户 维系成本上限", f"{tier.get('en', '')} retention cost cap per customer")
         cite = self.best(query, self.search(query, k=1, topic="cost-caps")) if card.get("cost_caps") else []
-        rule = next((n.split("：", 1)[1].split("；")[0] for n in (plan or {}).get("notes_zh") or [] if n.startswith("成本上限：")), None)
+        notes = (plan or {}).get("notes_zh") or []
+        rule = next((n.split("：", 1)[1].split("；")[0] for n in notes if n.startswith("成本上限：")), None)
         if rule and self.lang == "zh" and card.get("cost_caps"):
             card = {**card, "cost_caps": {**card["cost_caps"], "rule": rule}}
         handle = re.search(r" \[[0-9a-f]{8}\]$", cite[0]) if cite else None
@@ -229,14 +211,6 @@ class _Run:
         if card.get("risk_error"):
             lines.append(f"- {card['risk_error']}")
         return lines
-
-    def offers_data(self, plan: dict[str, Any]) -> list[dict[str, Any]]:
-        """The offers for the web page: what they cost, why, and their citation handles."""
-        keep = ("measure_code", "title_zh", "title_en", "monthly_cost", "one_off_cost", "total_cost", "cap_monthly",
-                "cap_total", "expected_value")
-        return [{**{k: o.get(k) for k in keep}, "why": o.get(f"why_{self.lang}") or o.get("why") or [],
-                 "citations": [short_id(c["id"]) for c in o.get("citations") or [] if short_id(c["id"]) in self.turn.passages]}
-                for o in plan.get("offers") or []]
 
     # --- intents ---------------------------------------------------------------------------------
 
@@ -248,10 +222,8 @@ class _Run:
         card, error = self.profile(kind, key)
         if error:
             return error
-        args = self.key_args(kind, key, card)
-        slots = intent.slots
-        plan, plan_error = self.call("recommend_offers", {**args, "customer_initiated": slots.customer_initiated or None,
-                                                          "max_offers": 3, "scenario": slots.scenario})
+        args, slots = self.key_args(kind, key, card), intent.slots
+        plan, plan_error = self.call("recommend_offers", {**args, **offer_args(slots, 3)})
         scenario = slots.scenario or (plan or {}).get("scenario")
         script, script_error = self.call("draft_call_script", {**args, "scenario": scenario, "lang": self.lang})
         scenario = scenario or (script or {}).get("scenario")
@@ -264,7 +236,7 @@ class _Run:
             lines.append(plan_error)
         elif plan and plan.get("offers"):
             lines += offer_lines(plan, self.turn, self.lang)
-            self.data["offers"] = self.offers_data(plan)
+            self.data["offers"] = offers_data(plan, self.turn, self.lang)
         elif plan:
             lines.append(self.t("没有符合规则和预算的方案：", "No offer fits the rules and the budget:"))
             lines += excluded_lines(plan, self.lang, 3)
@@ -290,35 +262,21 @@ class _Run:
         kind, key, early = self.resolve(intent, "给哪位客户出方案？", "")
         if early:
             return early
-        args = {"subscriber": key} if kind == "id" else {"snapshot": key}
-        slots = intent.slots
-        plan, error = self.call("recommend_offers", {**args, "customer_initiated": slots.customer_initiated or None,
-                                                     "max_offers": slots.top_n, "scenario": slots.scenario})
+        args, slots = self.key_args(kind, key, {}), intent.slots
+        plan, error = self.call("recommend_offers", {**args, **offer_args(slots, slots.top_n)})
         if error:
             return error
-        who = key if kind == "id" else self.t("快照客户", "the snapshot customer")
-        lines = [self.t(
-            f"**{who} 的优惠方案**（{plan.get('scenario_zh') or name_of(SCENARIO_NAMES, plan.get('scenario'), 'zh')}；"
-            f"{name_of(TIER_NAMES, plan.get('value_tier'), 'zh')}；离网概率 {pct(plan.get('churn_probability'))}）",
-            f"**Offers for {who}** ({plan.get('scenario_en') or plan.get('scenario')}; "
-            f"{name_of(TIER_NAMES, plan.get('value_tier'), 'en')}; churn probability {pct(plan.get('churn_probability'))})")]
-        lines.append(self.t(
-            f"- 成本上限：每月 {num(plan.get('cap_monthly'))} 元（剩余 {num(plan.get('remaining_monthly'))}），"
-            f"合计 {num(plan.get('cap_total'))} 元（剩余 {num(plan.get('remaining_total'))}）",
-            f"- Caps: {num(plan.get('cap_monthly'))} yuan/month ({num(plan.get('remaining_monthly'))} left), "
-            f"{num(plan.get('cap_total'))} in total ({num(plan.get('remaining_total'))} left)"))
+        lines = plan_header(plan, key if kind == "id" else None, self.lang)
         if plan.get("offers"):
             lines += [""] + offer_lines(plan, self.turn, self.lang, full=True)
-            self.data["offers"] = self.offers_data(plan)
+            self.data["offers"] = offers_data(plan, self.turn, self.lang)
         notes = plan.get(f"notes_{self.lang}") or []
         if notes:
             lines += ["", self.t("**说明**", "**Notes**")] + [f"- {n}" for n in notes]
         left_out = excluded_lines(plan, self.lang, 5)
         if left_out:
             lines += ["", self.t("**未推荐**", "**Not offered**")] + left_out
-        self.data["plan"] = {k: plan.get(k) for k in ("scenario", "value_tier", "risk_label", "churn_probability",
-                                                      "cap_monthly", "cap_total", "remaining_monthly", "remaining_total")}
-        self.data["plan"]["excluded"] = plan.get("excluded") or []
+        self.data["plan"] = plan_data(plan)
         return "\n".join(lines)
 
     def do_draft_script(self, intent: Intent) -> str:
@@ -326,8 +284,7 @@ class _Run:
         kind, key, early = self.resolve(intent, "给哪位客户准备话术？", "")
         if early:
             return early
-        args = {"subscriber": key} if kind == "id" else {"snapshot": key}
-        scenario = intent.slots.scenario
+        args, scenario = self.key_args(kind, key, {}), intent.slots.scenario
         spec = self.kit.specs.get("draft_call_script")
         field = spec.args.model_fields.get("scenario") if spec else None
         if scenario is None and field is not None and field.is_required():
@@ -339,7 +296,8 @@ class _Run:
         who = key if kind == "id" else self.t("快照客户", "the snapshot customer")
         name = name_of(SCENARIO_NAMES, script.get("scenario"), self.lang)
         lines = [self.t(f"**{who}：{name}话术**", f"**{who}: {name} call script**")]
-        offers = [f"{o.get('measure_code')} {o.get(f'title_{self.lang}') or o.get('title_en')}" for o in script.get("offers") or []]
+        offers = [f"{o.get('measure_code')} {o.get(f'title_{self.lang}') or o.get('title_en')}"
+                  for o in script.get("offers") or []]
         if offers:
             lines.append(self.t("- 备选方案：", "- Offers: ") + ("；" if self.lang == "zh" else "; ").join(offers))
         return "\n".join(lines + self.script_part(script, None, full=True)[1:])
@@ -363,7 +321,8 @@ class _Run:
         if facet == "contract":
             lines.insert(1, f"- {contract_text(card, self.lang) or self.t('合约：无记录', 'Contract: not on record')}")
             days = card.get("contract_end_in_days")
-            query = self.t("合约到期 续约 提前联系", "contract expiry renewal when to contact") if days is not None and days <= 180 else None
+            if days is not None and days <= 180:
+                query = self.t("合约到期 续约 提前联系", "contract expiry renewal when to contact")
         elif facet == "points":
             query = self.t("积分兑换 维系 积分清零", "loyalty points redemption retention")
         elif facet in ("risk", "value", "caps", "profile", "tenure"):
@@ -383,10 +342,12 @@ class _Run:
         question = re.sub(r"\(subscriber [^)]*\)|1[3-9]\d\*{4}\d{4}", " ", self.req.question).strip()
         passages = self.search(question, k=5)
         if passages is None:
-            return self.t("现在无法检索手册（检索工具不可用）。", "The playbooks can't be searched right now (the search tool is unavailable).")
+            return self.t("现在无法检索手册（检索工具不可用）。",
+                          "The playbooks can't be searched right now (the search tool is unavailable).")
         if not passages:
             return self.t("手册里没有找到相关内容。如果知识库还是空的，请先运行 `retention ingest`。",
-                          "Nothing relevant was found in the playbooks. If the knowledge base is empty, run `retention ingest` first.")
+                          "Nothing relevant was found in the playbooks. "
+                          "If the knowledge base is empty, run `retention ingest` first.")
         scored = score_sentences(self.query_tokens(question), passages, self._tokenizer().tokens, self.lang, question)
         picked = summarise(scored, most=4, lang=self.lang)
         self.data["passages"] = [short_id(p["id"]) for p in passages]
@@ -407,38 +368,30 @@ class _Run:
         wanted = {"risk_label": s.risk_label, "value_tier": s.value_tier, "region": s.region, "brand": s.brand,
                   "contract_expiring_within_days": s.expiring_within_days}
         spec = self.kit.specs.get("high_risk_list")
-        ignored = [k for k, v in wanted.items() if v is not None and spec is not None and k not in spec.args.model_fields]
+        fields = spec.args.model_fields if spec is not None else wanted
+        ignored = [k for k, v in wanted.items() if v is not None and k not in fields]
         rows, error = self.call("high_risk_list", {**wanted, "top_n": s.top_n or 10})
         if error:
             return error
-        shown = [name_of(TIER_NAMES, s.value_tier, self.lang) if s.value_tier else None, s.region,
-                 s.brand if "brand" not in ignored else None,
-                 name_of(RISK_NAMES, s.risk_label, self.lang) if s.risk_label else None,
-                 self.t(f"{s.expiring_within_days} 天内合约到期", f"contract ending within {s.expiring_within_days} days")
-                 if s.expiring_within_days else None]
-        filters = ("，".join if self.lang == "zh" else ", ".join)([f for f in shown if f])
-        lines = [self.t(f"**最值得挽留的客户**（按预计损失 = 离网概率 × ARPU × {HORIZON_MONTHS} 个月排序"
-                        + (f"；筛选：{filters}" if filters else "") + "）",
-                        f"**Subscribers most worth retaining** (by expected loss = churn probability × ARPU × "
-                        f"{HORIZON_MONTHS} months" + (f"; filters: {filters}" if filters else "") + ")")]
+        lines = [risk_list_heading(s, ignored, HORIZON_MONTHS, self.lang)]
         if ignored:
-            lines.append(self.t(f"- 暂不支持按{'、'.join(ignored)}筛选，已忽略。", f"- Filtering by {', '.join(ignored)} isn't supported yet; ignored."))
+            lines.append(self.t(f"- 暂不支持按{'、'.join(ignored)}筛选，已忽略。",
+                                f"- Filtering by {', '.join(ignored)} isn't supported yet; ignored."))
         if not rows:
             return "\n".join(lines + [self.t("没有符合条件的客户。", "No subscriber matches these filters.")])
-        self.data["high_risk"] = [{"subscriber_id": r.get("subscriber_id"), "value_tier": (r.get("value_tier") or {}).get("code"),
-                                   "risk_label": r.get("risk_label"), "churn_probability": r.get("churn_probability"),
-                                   "expected_loss": r.get("expected_loss"), "arpu": r.get("arpu"),
-                                   "top_reason": next(iter(top_reasons(r, 1)), {}).get(self.lang)} for r in rows]
+        self.data["high_risk"] = high_risk_rows(rows, self.lang)
         lines += high_risk_table(rows, self.lang)
         first = rows[0].get("subscriber_id")
-        lines += ["", self.t(f"想看某位客户的方案，可以问「{first} 怎么处理？」", f"For one subscriber's plan, ask \"how do I handle {first}?\"")]
+        lines += ["", self.t(f"想看某位客户的方案，可以问「{first} 怎么处理？」",
+                             f"For one subscriber's plan, ask \"how do I handle {first}?\"")]
         return "\n".join(lines)
 
     def do_report_question(self, intent: Intent) -> str:
         """Reports come later: say so, quote what the playbook says, show what exists now."""
         s = intent.slots
         metric = name_of(METRIC_NAMES, s.metric, self.lang) if s.metric else self.t("统计指标", "metrics")
-        by = self.t(f"（按{name_of(GROUP_NAMES, s.group_by, 'zh')}）", f" by {name_of(GROUP_NAMES, s.group_by, 'en')}") if s.group_by else ""
+        group = name_of(GROUP_NAMES, s.group_by, self.lang)
+        by = self.t(f"（按{group}）", f" by {group}") if s.group_by else ""
         lines = [self.t(f"这个版本还不能生成报表，所以没法给出{metric}{by}的统计数字。",
                         f"Reports aren't available yet in this version, so I can't give {metric}{by} figures.")]
         said = self.best(self.req.question, self.search(self.req.question, k=3), most=2)
@@ -460,24 +413,18 @@ class _Run:
             rows, error = self.call("high_risk_list", {"value_tier": s.value_tier, "region": s.region, "top_n": 5})
             if rows:
                 self.data["high_risk"] = [r.get("subscriber_id") for r in rows]
-                lines += ["", self.t("现在可以看的：高危名单（前 5 位，按预计损失）", "Available now: the high-risk list (top 5 by expected loss)")]
+                lines += ["", self.t("现在可以看的：高危名单（前 5 位，按预计损失）",
+                                     "Available now: the high-risk list (top 5 by expected loss)")]
                 lines += high_risk_table(rows, self.lang)
         if not {"find_subscribers", "high_risk_list"} & allowed:
             lines += ["", self.t("你的角色现在可以问手册里的问题。", "With your role you can ask playbook questions now.")]
         return "\n".join(lines)
 
     def not_yet(self, intent: Intent, what_zh: str, what_en: str) -> str:
-        """A later feature: say so plainly and offer playbook Q&A instead (with a start if a topic was named)."""
+        """A later feature: say so plainly, offer playbook Q&A, and start on the topic if one was named."""
         topic = intent.slots.scenario
-        lines = [self.t(f"{what_zh}在这个版本还没有提供。", f"{what_en} available yet in this version."),
-                 self.t("现在可以问手册里的问题，我会摘出要点并注明出处，例如「沉默客户多少天派单？」",
-                        "You can ask playbook questions now; I'll summarise the answer with citations, e.g. "
-                        "\"what does the playbook say about port-out?\"")]
-        said = self.basis(topic)
-        if said:
-            lines += ["", self.t(f"先看看手册里关于{name_of(SCENARIO_NAMES, topic, 'zh')}的要点：",
-                                 f"Meanwhile, the playbook on {name_of(SCENARIO_NAMES, topic, 'en')}:")] + [f"- {x}" for x in said]
-        return "\n".join(lines)
+        return not_yet_text(self.lang, what_zh, what_en, name_of(SCENARIO_NAMES, topic, self.lang) if topic else None,
+                            self.basis(topic))
 
     def do_quiz(self, intent: Intent) -> str:
         """Quizzes come later: say so and offer playbook questions instead."""
@@ -489,18 +436,5 @@ class _Run:
 
     def do_help(self, intent: Intent) -> str:
         """What this role can do here, from the tools it may use."""
-        allowed = self.allowed()
-        offers = {
-            "search_playbooks": ("回答手册问题并注明出处，如「沉默客户多少天派单？」", "answer playbook questions with citations, e.g. \"what does the playbook say about port-out?\""),
-            "churn_risk": ("查客户并评估离网风险、原因和成本上限，如「S000000123 怎么处理？」", "look up a subscriber: risk, reasons, caps, e.g. \"how do I handle S000000123?\""),
-            "recommend_offers": ("在预算内推荐优惠，如「给他出个续约优惠」", "recommend offers within budget, e.g. \"draft an offer\""),
-            "draft_call_script": ("生成带引用的挽留话术，如「给我一个续约话术」", "draft a cited call script, e.g. \"call script for renewal\""),
-            "high_risk_list": ("列出最值得挽留的客户，如「本月高危客户有哪些」", "list the subscribers most worth retaining, e.g. \"who is at risk in Guangdong, high value\""),
-            "segment_snapshot": ("分析你附上的模拟客户快照（--subscriber-json）", "work on a synthetic snapshot you attach (--subscriber-json)"),
-        }
-        lines = [self.t(f"我可以（当前角色：{self.turn.role}）：", f"I can ({self.turn.role} role):")]
-        lines += [f"- {self.t(*offers[name])}" for name in offers if name in allowed]
-        lines.append(self.t("- 报表、测验和角色扮演会在后续版本提供。", "- Reports, quizzes and role-play come in a later version."))
-        names = [name_of(TOOL_NAMES, n, self.lang) for n in sorted(allowed)]
-        self.data["tools"] = sorted(allowed)
-        return "\n".join(lines + [self.t("可用工具：", "Tools: ") + ("、" if self.lang == "zh" else ", ").join(names)])
+        self.data["tools"] = sorted(self.allowed())
+        return capabilities_text(self.lang, self.turn.role, set(self.data["tools"]))

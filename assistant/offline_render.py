@@ -12,60 +12,32 @@ import re
 from datetime import date
 from typing import Any, Iterable
 
+from assistant.intents import (
+    CONTRACT_NAMES, FIELD_NAMES, PAYMENT_NAMES, PLAN_TYPE_NAMES, RISK_NAMES, TIER_NAMES, TOOL_NAMES,
+)
+from assistant.roles import REAL_DATA_TOOLS
 from assistant.toolkit import Turn, short_id
 from knowledge.normalize import index_form
 
-RISK_NAMES = {
-    "stable": ("稳定", "stable"), "low": ("低危", "low risk"), "medium": ("中危", "medium risk"),
-    "high": ("高危", "high risk"), "churned": ("已离网", "churned"),
-}
-PAYMENT_NAMES = {"postpaid": ("后付费", "post-paid"), "quasi_prepaid": ("准预付费", "quasi-prepaid"),
-                 "prepaid": ("预付费", "prepaid")}
-CONTRACT_NAMES = {
-    "none": ("无合约", "no contract"), "handset_subsidy": ("机补合约", "handset-subsidy contract"),
-    "credit_subsidy": ("话补合约", "credit-subsidy contract"), "mixed": ("混合补贴合约", "mixed-subsidy contract"),
-    "plan": ("套餐合约", "plan contract"),
-}
-TIER_NAMES = {"high": ("高价值", "high value"), "medium": ("中价值", "medium value"),
-              "low": ("低价值", "low value"), "group": ("集团", "group")}
-# Subscriber fields a follow-up may ask about: (zh name, en name, zh unit, en unit).
-FIELD_NAMES = {
-    "points_balance": ("积分余额", "Points balance", " 分", " points"),
-    "contract_remaining_amount_pct": ("合约剩余金额比例", "Contract amount remaining", "%", "%"),
-    "plan_id": ("套餐", "Plan", "", ""), "plan_type": ("套餐类型", "Plan type", "", ""),
-    "plan_fee": ("套餐月费", "Plan fee", " 元", " yuan/month"),
-    "tenure_months": ("网龄", "Tenure", " 个月", " months"), "activation_date": ("入网日期", "Activated on", "", ""),
-    "arrears_amount": ("欠费金额", "Arrears", " 元", " yuan"), "arrears_days": ("欠费天数", "Days in arrears", " 天", " days"),
-    "suspensions_6m": ("近6个月停机次数", "Suspensions (6 months)", " 次", ""),
-    "complaints_90d": ("近90天投诉", "Complaints (90 days)", " 次", ""),
-    "competitor_hotline_calls": ("拨打竞争对手热线", "Calls to competitor hotlines", " 次", ""),
-    "arpu_month": ("本月 ARPU", "ARPU this month", " 元", " yuan"), "arpu_3m_avg": ("近3月 ARPU", "3-month ARPU", " 元", " yuan"),
-    "mou_month": ("本月通话分钟", "Minutes this month", " 分钟", " min"), "sms_month": ("本月短信", "SMS this month", " 条", ""),
-    "data_mb_month": ("本月流量", "Data this month", " MB", " MB"),
-    "fwd_offnet_share_pct": ("呼转至异网占比", "Calls forwarded off-net", "%", "%"),
-    "silent_days": ("沉默天数", "Silent days", " 天", " days"),
-    "payment_type": ("付费方式", "Payment", "", ""), "brand": ("品牌", "Brand", "", ""),
-}
-FACET_FIELDS = {
-    "points": ["points_balance"], "contract": ["contract_remaining_amount_pct"],
-    "plan": ["plan_id", "plan_type", "plan_fee", "arpu_3m_avg"], "tenure": ["tenure_months", "activation_date"],
-    "arrears": ["arrears_amount", "arrears_days", "suspensions_6m"],
-    "complaints": ["complaints_90d", "competitor_hotline_calls"],
-    "usage": ["arpu_month", "arpu_3m_avg", "mou_month", "sms_month", "data_mb_month", "fwd_offnet_share_pct", "silent_days"],
-}
-TOOL_NAMES = {
-    "search_playbooks": ("手册检索", "playbook search"), "get_subscriber": ("客户查询", "subscriber lookup"),
-    "find_subscribers": ("客户筛选", "subscriber search"), "churn_risk": ("离网风险评估", "churn risk"),
-    "high_risk_list": ("高危客户名单", "high-risk list"), "segment_snapshot": ("快照分群", "snapshot segmentation"),
-    "recommend_offers": ("优惠推荐", "offer recommendations"), "draft_call_script": ("话术生成", "call scripts"),
-    "draft_offer_messages": ("优惠文案", "offer messages"),
+# What the help answer says a role can do, per tool it may run (with an example question).
+CAPABILITIES = {
+    "search_playbooks": ("回答手册问题并注明出处，如「沉默客户多少天派单？」",
+                         "answer playbook questions with citations, e.g. \"what does the playbook say about "
+                         "port-out?\""),
+    "churn_risk": ("查客户并评估离网风险、原因和成本上限，如「S000000123 怎么处理？」",
+                   "look up a subscriber: risk, reasons, caps, e.g. \"how do I handle S000000123?\""),
+    "recommend_offers": ("在预算内推荐优惠，如「给他出个续约优惠」", "recommend offers within budget, e.g. \"draft an offer\""),
+    "draft_call_script": ("生成带引用的挽留话术，如「给我一个续约话术」",
+                          "draft a cited call script, e.g. \"call script for renewal\""),
+    "high_risk_list": ("列出最值得挽留的客户，如「本月高危客户有哪些」",
+                       "list the subscribers most worth retaining, e.g. \"who is at risk in Guangdong, high value\""),
+    "segment_snapshot": ("分析你附上的模拟客户快照（--subscriber-json）",
+                         "work on a synthetic snapshot you attach (--subscriber-json)"),
 }
 _SPLIT = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z0-9\"“(（*\u4e00-\u9fff])")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_META = re.compile(r"本手册|本章|本节|this (?:playbook|chapter|section)", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:#+|>|[-*+•]|\d+[.)、]|[（(]?[一二三四五六七八九十]+[）)、.])\s*")
-
-
-REAL_DATA_TOOLS = {"get_subscriber", "find_subscribers", "churn_risk", "high_risk_list"}
 
 
 def explain_error(tool: str, error: str, role: str, lang: str) -> str:
@@ -91,7 +63,30 @@ def explain_error(tool: str, error: str, role: str, lang: str) -> str:
                     f"No subscriber{shown} was found: check the subscriber id or the 11-digit mobile number.")
     if "there is no tool named" in error:
         return pick(lang, f"这个版本还没有「{name}」功能。", f"The {name} tool isn't available in this version.")
+    if "failed unexpectedly" in error:
+        return pick(lang, f"「{name}」暂时出错，这部分先略过。", f"The {name} tool failed unexpectedly; this part is skipped.")
     return pick(lang, f"「{name}」出错：{error}", f"The {name} tool failed: {error}")
+
+
+def capabilities_text(lang: str, role: str, allowed: set[str]) -> str:
+    """The help answer: what this role can do, from the tools it may run."""
+    lines = [pick(lang, f"我可以（当前角色：{role}）：", f"I can ({role} role):")]
+    lines += [f"- {pick(lang, *CAPABILITIES[name])}" for name in CAPABILITIES if name in allowed]
+    lines.append(pick(lang, "- 报表、测验和角色扮演会在后续版本提供。", "- Reports, quizzes and role-play come in a later version."))
+    names = [name_of(TOOL_NAMES, n, lang) for n in sorted(allowed)]
+    return "\n".join(lines + [pick(lang, "可用工具：", "Tools: ") + ("、" if lang == "zh" else ", ").join(names)])
+
+
+def not_yet_text(lang: str, what_zh: str, what_en: str, topic: str | None, said: list[str]) -> str:
+    """A later feature, said plainly, with playbook Q&A offered instead (and cited sentences on the topic)."""
+    lines = [pick(lang, f"{what_zh}在这个版本还没有提供。", f"{what_en} available yet in this version."),
+             pick(lang, "现在可以问手册里的问题，我会摘出要点并注明出处，例如「沉默客户多少天派单？」",
+                  "You can ask playbook questions now; I'll summarise the answer with citations, e.g. "
+                  "\"what does the playbook say about port-out?\"")]
+    if said:
+        lines += ["", pick(lang, f"先看看手册里关于{topic}的要点：", f"Meanwhile, the playbook on {topic}:")]
+        lines += [f"- {x}" for x in said]
+    return "\n".join(lines)
 
 
 def pick(lang: str, zh: str, en: str) -> str:
@@ -149,7 +144,8 @@ def field_lines(facts: dict[str, Any], fields: list[str], lang: str) -> list[str
         if value is None:
             out.append(pick(lang, f"- {zh}：无记录", f"- {en}: not on record"))
             continue
-        shown = name_of(PAYMENT_NAMES, value, lang) if key == "payment_type" else \
+        names = {"payment_type": PAYMENT_NAMES, "plan_type": PLAN_TYPE_NAMES}.get(key)
+        shown = name_of(names, value, lang) if names else \
             num(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)[:10]
         out.append(pick(lang, f"- {zh}：{shown}{unit_zh}", f"- {en}: {shown}{unit_en}"))
     return out
@@ -168,13 +164,13 @@ def days_between(start: Any, end: Any) -> int | None:
 # --- subscriber card ---------------------------------------------------------------------------
 
 
-def subscriber_card(sub: dict[str, Any] | None, risk: dict[str, Any] | None, snapshot: dict[str, Any] | None) -> dict[str, Any]:
+def subscriber_card(sub: dict[str, Any] | None, risk: dict[str, Any] | None,
+                    snapshot: dict[str, Any] | None) -> dict[str, Any]:
     """The structured card: facts from get_subscriber (or a snapshot) plus churn_risk's verdict."""
     card: dict[str, Any] = {}
     if sub:
-        keys = ("subscriber_id", "masked_msisdn", "brand", "region", "city", "payment_type", "plan_id", "plan_fee",
-                "tenure_months", "contract_type", "contract_end_date", "contract_remaining_amount_pct",
-                "points_balance", "arpu_3m_avg", "complaints_90d", "arrears_days", "silent_days", "snapshot_date")
+        keys = ("subscriber_id", "masked_msisdn", "region", "city", "contract_type", "contract_end_date",
+                "snapshot_date", *FIELD_NAMES)
         card.update({k: sub.get(k) for k in keys if sub.get(k) is not None})
         days = days_between(sub.get("snapshot_date"), sub.get("contract_end_date"))
         if days is not None:
@@ -208,10 +204,12 @@ def facts_lines(card: dict[str, Any], lang: str) -> list[str]:
     where = "·".join(str(card[k]) for k in ("region", "city", "brand") if card.get(k))
     extra = "，".join(x for x in (card.get("masked_msisdn"), where) if x) if zh else \
         ", ".join(x for x in (card.get("masked_msisdn"), where) if x)
-    lines = [f"**{pick(lang, '客户', 'Subscriber')} {who}**" + (f"（{extra}）" if zh and extra else f" ({extra})" if extra else "")]
+    lines = [f"**{pick(lang, '客户', 'Subscriber')} {who}**"
+             + (f"（{extra}）" if zh and extra else f" ({extra})" if extra else "")]
     facts: list[str] = []
     if card.get("tenure_months") is not None:
-        facts.append(pick(lang, f"网龄 {num(card['tenure_months'], 0)} 个月", f"tenure {num(card['tenure_months'], 0)} months"))
+        months = num(card["tenure_months"], 0)
+        facts.append(pick(lang, f"网龄 {months} 个月", f"tenure {months} months"))
     if card.get("plan_id"):
         fee = pick(lang, f"，{num(card.get('plan_fee'))} 元/月", f", {num(card.get('plan_fee'))} yuan/month") \
             if card.get("plan_fee") is not None else ""
@@ -219,7 +217,8 @@ def facts_lines(card: dict[str, Any], lang: str) -> list[str]:
     if card.get("payment_type"):
         facts.append(name_of(PAYMENT_NAMES, card["payment_type"], lang))
     if card.get("arpu_3m_avg") is not None:
-        facts.append(pick(lang, f"近3月 ARPU {num(card['arpu_3m_avg'])} 元", f"3-month ARPU {num(card['arpu_3m_avg'])} yuan"))
+        arpu = num(card["arpu_3m_avg"])
+        facts.append(pick(lang, f"近3月 ARPU {arpu} 元", f"3-month ARPU {arpu} yuan"))
     if facts:
         lines.append("- " + ("；" if zh else "; ").join(facts))
     contract = contract_text(card, lang)
@@ -254,8 +253,10 @@ def verdict_lines(card: dict[str, Any], lang: str, caps_cite: str = "") -> list[
             lang,
             f"生命周期：{label(card.get('lifecycle_stage'), lang)}；价值层级：{label(card.get('value_tier'), lang)}；"
             f"风险：**{name_of(RISK_NAMES, card['risk_label'], lang)}**，离网概率 {pct(card.get('churn_probability'))}",
-            f"Lifecycle stage: {label(card.get('lifecycle_stage'), lang)}; value tier: {label(card.get('value_tier'), lang)}; "
-            f"risk: **{name_of(RISK_NAMES, card['risk_label'], lang)}**, churn probability {pct(card.get('churn_probability'))}",
+            f"Lifecycle stage: {label(card.get('lifecycle_stage'), lang)}; "
+            f"value tier: {label(card.get('value_tier'), lang)}; "
+            f"risk: **{name_of(RISK_NAMES, card['risk_label'], lang)}**, "
+            f"churn probability {pct(card.get('churn_probability'))}",
         ))
     reasons = [r.get(lang) or r.get("en") for r in card.get("reasons") or [] if r.get(lang) or r.get("en")]
     if reasons:
@@ -264,12 +265,48 @@ def verdict_lines(card: dict[str, Any], lang: str, caps_cite: str = "") -> list[
     if caps:
         lines.append("- " + pick(
             lang, f"维系成本上限：每月 {num(caps.get('monthly'))} 元，合计 {num(caps.get('total'))} 元（{caps.get('rule')}）",
-            f"Retention cost caps: {num(caps.get('monthly'))} yuan/month, {num(caps.get('total'))} yuan in total ({caps.get('rule')})",
+            f"Retention cost caps: {num(caps.get('monthly'))} yuan/month, {num(caps.get('total'))} yuan in total "
+            f"({caps.get('rule')})",
         ) + caps_cite)
     return lines
 
 
 # --- offers and scripts ------------------------------------------------------------------------
+
+
+def plan_header(plan: dict[str, Any], who: str | None, lang: str) -> list[str]:
+    """The heading of an offer plan: who, scenario, tier, probability, and the caps left."""
+    who = who or pick(lang, "快照客户", "the snapshot customer")
+    tier, p = name_of(TIER_NAMES, plan.get("value_tier"), lang), pct(plan.get("churn_probability"))
+    cap_m, cap_t = num(plan.get("cap_monthly")), num(plan.get("cap_total"))
+    left_m, left_t = num(plan.get("remaining_monthly")), num(plan.get("remaining_total"))
+    if lang == "zh":
+        return [f"**{who} 的优惠方案**（{plan.get('scenario_zh') or plan.get('scenario')}；{tier}；离网概率 {p}）",
+                f"- 成本上限：每月 {cap_m} 元（剩余 {left_m}），合计 {cap_t} 元（剩余 {left_t}）"]
+    return [f"**Offers for {who}** ({plan.get('scenario_en') or plan.get('scenario')}; {tier}; churn probability {p})",
+            f"- Caps: {cap_m} yuan/month ({left_m} left), {cap_t} in total ({left_t} left)"]
+
+
+def offer_args(slots: Any, max_offers: int | None) -> dict[str, Any]:
+    """recommend_offers arguments from the request's slots (None values are left out by the caller)."""
+    return {"customer_initiated": slots.customer_initiated or None, "max_offers": max_offers,
+            "scenario": slots.scenario}
+
+
+def offers_data(plan: dict[str, Any], turn: Turn, lang: str) -> list[dict[str, Any]]:
+    """The offers for the web page: what they cost, why, and their citation handles."""
+    keep = ("measure_code", "title_zh", "title_en", "monthly_cost", "one_off_cost", "total_cost", "cap_monthly",
+            "cap_total", "expected_value")
+    return [{**{k: o.get(k) for k in keep}, "why": o.get(f"why_{lang}") or o.get("why") or [],
+             "citations": [h for h in (short_id(c["id"]) for c in o.get("citations") or []) if h in turn.passages]}
+            for o in plan.get("offers") or []]
+
+
+def plan_data(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan's scenario, caps and exclusions for the web page."""
+    keys = ("scenario", "value_tier", "risk_label", "churn_probability", "cap_monthly", "cap_total",
+            "remaining_monthly", "remaining_total", "excluded")
+    return {k: plan.get(k) for k in keys}
 
 
 def offer_lines(plan: dict[str, Any], turn: Turn, lang: str, full: bool = False) -> list[str]:
@@ -284,7 +321,8 @@ def offer_lines(plan: dict[str, Any], turn: Turn, lang: str, full: bool = False)
             cost += pick(lang, f"，合计 {num(total)} 元", f", {num(total)} yuan in total")
         why = offer.get(f"why_{lang}") or [w for w in offer.get("why") or []]
         shown = why if full else why[:2]
-        ev = pick(lang, f"期望保留价值 {num(offer.get('expected_value'))} 元", f"expected retained value {num(offer.get('expected_value'))} yuan")
+        value = num(offer.get("expected_value"))
+        ev = pick(lang, f"期望保留价值 {value} 元", f"expected retained value {value} yuan")
         lines.append(f"{i}. **{offer.get('measure_code')} {title}** — {cost}；{ev}" if lang == "zh"
                      else f"{i}. **{offer.get('measure_code')} {title}** — {cost}; {ev}")
         lines.extend(f"   - {w}" for w in shown)
@@ -330,6 +368,29 @@ def objection_lines(script: dict[str, Any], turn: Turn, lang: str, limit: int = 
 
 def _unquote(text: Any) -> str:
     return str(text or "").strip().strip('“”"「」\'')
+
+
+def risk_list_heading(slots: Any, ignored: list[str], horizon: int, lang: str) -> str:
+    """The heading of the high-risk list: how it is ranked and which filters were applied."""
+    shown = [name_of(TIER_NAMES, slots.value_tier, lang) if slots.value_tier else None, slots.region,
+             slots.brand if "brand" not in ignored else None,
+             name_of(RISK_NAMES, slots.risk_label, lang) if slots.risk_label else None,
+             pick(lang, f"{slots.expiring_within_days} 天内合约到期",
+                  f"contract ending within {slots.expiring_within_days} days") if slots.expiring_within_days else None]
+    filters = ("，" if lang == "zh" else ", ").join(f for f in shown if f)
+    if lang == "zh":
+        return (f"**最值得挽留的客户**（按预计损失 = 离网概率 × ARPU × {horizon} 个月排序"
+                + (f"；筛选：{filters}" if filters else "") + "）")
+    return (f"**Subscribers most worth retaining** (by expected loss = churn probability × ARPU × {horizon} months"
+            + (f"; filters: {filters}" if filters else "") + ")")
+
+
+def high_risk_rows(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The high-risk list for the web page: ids, tier, risk, probability, loss, top reason."""
+    return [{"subscriber_id": r.get("subscriber_id"), "value_tier": (r.get("value_tier") or {}).get("code"),
+             "risk_label": r.get("risk_label"), "churn_probability": r.get("churn_probability"),
+             "expected_loss": r.get("expected_loss"), "arpu": r.get("arpu"),
+             "top_reason": next(iter(top_reasons(r, 1)), {}).get(lang)} for r in rows]
 
 
 def high_risk_table(rows: list[dict[str, Any]], lang: str) -> list[str]:
@@ -401,7 +462,9 @@ def score_sentences(query_tokens: set[str], passages: list[dict[str, Any]], toke
         score = sum(_weight(t) * math.log(1.0 + len(rows) / (1.0 + df[t])) for t in overlap)
         if score > 0:
             score = score / (1.0 + len(sent) / 400.0) + 0.6 * (len(passages) - rank) / len(passages)
-            score *= (1.0 if in_language(sent, lang) else 0.5) * (1.3 if wants_number and re.search(r"\d", sent) else 1.0)
+            score *= 1.0 if in_language(sent, lang) else 0.5
+            score *= 0.3 if _META.match(sent) else 1.0  # "this playbook covers..." states no rule
+            score *= 1.3 if wants_number and re.search(r"\d", sent) else 1.0
         scored.append((round(score, 4), rank, pos, sent))
     return scored
 

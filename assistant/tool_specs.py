@@ -115,6 +115,73 @@ def _segment(services: Any, args: SnapshotArgs, turn: Any) -> tuple[Any, list[Ci
     return segment(args.snapshot, services.policy), []
 
 
+# --- offers and scripts ------------------------------------------------------------------------
+class OfferArgs(_Args):
+    """A stored subscriber (id or phone) or an inline snapshot; default: the subscriber in focus."""
+
+    subscriber: str | None = Field(None, max_length=32, description="Subscriber id or mobile number.")
+    snapshot: SubscriberSnapshot | None = Field(None, description="Inline snapshot instead of an id.")
+    customer_initiated: bool = Field(False, description="The customer came in or called (walk-in rules).")
+    max_offers: int = Field(3, ge=1, le=5, description="At most this many offers (the playbook: few at once).")
+
+
+class ScriptArgs(OfferArgs):
+    """Arguments of draft_call_script."""
+
+    scenario: Literal["renewal", "routine", "campus", "silent", "port_out", "new_customer",
+                      "complaint_recovery"] | None = Field(None, description="Default: the offer plan's scenario.")
+    lang: Literal["zh", "en"] = "zh"
+
+
+def _offer_context(services: Any, args: OfferArgs, turn: Any) -> tuple[dict[str, Any], Any]:
+    """Inputs of the offer engine and the facts a script may state, for a subscriber or a snapshot."""
+    from tools.drafts import build_facts
+    from tools.errors import InvalidInput
+    from tools.offer_inputs import offer_inputs, snapshot_inputs
+
+    key = args.subscriber or (None if args.snapshot is not None else turn.focus_subscriber)
+    if key is not None:
+        if turn.role == "trainee":
+            raise InvalidInput("trainees practise on inline (synthetic) snapshots, not on real subscribers")
+        inputs = offer_inputs(services.store, key, services.model_dir, services.policy)
+        record = services.store.lookup(key)
+        turn.focus_subscriber = record.subscriber_id
+        return inputs, build_facts(record, inputs["segmentation"], as_of=inputs.get("as_of"))
+    if args.snapshot is None:
+        raise InvalidInput("which subscriber? give a subscriber id or phone number, or an inline snapshot")
+    inputs = snapshot_inputs(args.snapshot, services.policy)
+    return inputs, build_facts(args.snapshot, inputs["segmentation"], as_of=inputs.get("as_of"))
+
+
+def _plan(services: Any, args: OfferArgs, inputs: dict[str, Any], scenario: str | None = None) -> Any:
+    from tools.offers import recommend_offers
+
+    return recommend_offers(**inputs, searcher=services.knowledge, policy=services.policy,
+                            max_offers=args.max_offers, customer_initiated=args.customer_initiated,
+                            scenario=scenario)
+
+
+def _offers(services: Any, args: OfferArgs, turn: Any) -> tuple[Any, list[Citation]]:
+    inputs, _ = _offer_context(services, args, turn)
+    plan = _plan(services, args, inputs)
+    return plan, [c for offer in plan.offers for c in offer.citations]
+
+
+def _script(services: Any, args: ScriptArgs, turn: Any) -> tuple[Any, list[Citation]]:
+    from tools.scripts import draft_call_script
+
+    inputs, facts = _offer_context(services, args, turn)
+    plan = _plan(services, args, inputs, scenario=args.scenario)
+    script = draft_call_script(
+        facts, inputs["segmentation"], plan.offers, scenario=args.scenario or plan.scenario, lang=args.lang,
+        churn_reasons=inputs["churn_reasons"], searcher=services.knowledge,
+        spent_this_month=inputs["spent_this_month"], spent_total=inputs["spent_total"],
+    )
+    citations = [c for section in script.sections for c in section.citations]
+    citations += [c for objection in script.objections for c in objection.citations]
+    return script, citations
+
+
 TOOL_SPECS: dict[str, ToolSpec] = {
     spec.name: spec
     for spec in [
@@ -154,6 +221,22 @@ TOOL_SPECS: dict[str, ToolSpec] = {
             "Classify an inline subscriber snapshot with the playbook rules: lifecycle stage, risk "
             "label, value tier, cost caps, early-warning signals and reasons.",
             SnapshotArgs, _segment,
+        ),
+        ToolSpec(
+            "recommend_offers",
+            "Next-best retention offers for a subscriber (or an inline snapshot): ordered by the "
+            "playbooks and by expected retained value, never above the value tier's monthly or total "
+            "cost cap, with measure codes, costs, the reasons and cited passages. Passive churners "
+            "(long arrears) get collection, low-value subscribers no proactive cost.",
+            OfferArgs, _offers,
+        ),
+        ToolSpec(
+            "draft_call_script",
+            "A call script for a subscriber (or an inline snapshot) and scenario: greeting with work "
+            "number, verification, empathy, needs probing, offer presentation, objection handling "
+            "chosen by the churn reasons, close, follow-up and logging, each section cited, plus "
+            "what not to say or promise.",
+            ScriptArgs, _script,
         ),
     ]
 }

@@ -142,14 +142,12 @@ class CandidateModel:
 
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds."""
-        x = self.spec.apply(features)
-        if self.kind == "lightgbm":  # codes in spec order are LightGBM's own category codes
-            raw = self.model.predict(self.spec.matrix(x), raw_score=True,
-                                     num_threads=resolve_threads(self.threads))
+        matrix = self.spec.matrix(features)
+        if self.kind == "lightgbm":
+            raw = self.model.predict(matrix, raw_score=True, num_threads=resolve_threads(self.threads))
             return np.asarray(raw, dtype=np.float64)
         lr = self.model.named_steps["model"]
-        design, _ = self._lr_design(x)
-        return design @ lr.coef_.ravel() + lr.intercept_[0]
+        return self._lr_design(matrix)[0] @ lr.coef_.ravel() + lr.intercept_[0]
 
     def contributions(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Per-feature log-odds contributions and the base.
@@ -157,30 +155,30 @@ class CandidateModel:
         SHAP values for LightGBM; coefficient x (value - training mean) in the standardised space
         for the logistic regression. Base + contributions = the raw score.
         """
-        x = self.spec.apply(features)
+        matrix = self.spec.matrix(features)
         if self.kind == "lightgbm":
-            contrib = self.model.predict(self.spec.matrix(x), pred_contrib=True,
-                                         num_threads=resolve_threads(self.threads))
+            contrib = self.model.predict(matrix, pred_contrib=True, num_threads=resolve_threads(self.threads))
             contrib = np.asarray(contrib, dtype=np.float64)
             return pd.DataFrame(contrib[:, :-1], columns=self.spec.columns), contrib[:, -1]
         lr = self.model.named_steps["model"]
-        design, owners = self._lr_design(x)
+        design, owners = self._lr_design(matrix)
         centers = np.asarray(self.lr_centers if self.lr_centers is not None else design.mean(0))
         coef = lr.coef_.ravel()
         columns = self.spec.columns
         owner_matrix = np.zeros((len(owners), len(columns)))
         owner_matrix[np.arange(len(owners)), [columns.index(o) for o in owners]] = 1.0
         frame = pd.DataFrame((coef * (design - centers)) @ owner_matrix, columns=columns)
-        return frame, np.full(len(x), float(lr.intercept_[0] + coef @ centers))
+        return frame, np.full(len(matrix), float(lr.intercept_[0] + coef @ centers))
 
-    def _lr_design(self, x: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """The fitted ColumnTransformer's output computed in numpy (same numbers, no pandas overhead)."""
+    def _lr_design(self, matrix: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The fitted ColumnTransformer's output, computed in numpy from `FeatureSpec.matrix`."""
         prep = self.model.named_steps["prep"]
+        k = len(self.spec.numeric)
         blocks, owners = [], []
-        if self.spec.numeric:
+        if k:
             num = prep.named_transformers_["num"]
             imputer, scaler = num.named_steps["impute"], num.named_steps["scale"]
-            values = x[self.spec.numeric].to_numpy(dtype=np.float64)
+            values = matrix[:, :k]
             missing = np.isnan(values)
             parts = [np.where(missing, imputer.statistics_, values)]
             owners += self.spec.numeric
@@ -191,10 +189,11 @@ class CandidateModel:
             blocks.append((np.hstack(parts) - scaler.mean_) / scaler.scale_)
         if self.spec.categorical:
             encoder = prep.named_transformers_["cat"]
-            for name, levels in zip(self.spec.categorical, encoder.categories_):
-                col = x[name]
-                values = col.astype(object).where(col.notna(), MISSING).to_numpy()
-                blocks.append((values[:, None] == levels[None, :]).astype(np.float64))
+            for i, (name, levels) in enumerate(zip(self.spec.categorical, encoder.categories_)):
+                cats = self.spec.categorical[name]
+                level_codes = np.array([-1 if v == MISSING else cats.index(v) for v in levels])
+                codes = np.nan_to_num(matrix[:, k + i], nan=-1.0)
+                blocks.append((codes[:, None] == level_codes[None, :]).astype(np.float64))
                 owners += [name] * len(levels)
         return np.hstack(blocks), owners
 

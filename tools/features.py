@@ -178,14 +178,18 @@ class FeatureSpec:
         """One categorical dtype per categorical feature, built once."""
         return {name: pd.CategoricalDtype(cats) for name, cats in self.categorical.items()}
 
-    def matrix(self, x: pd.DataFrame) -> np.ndarray:
-        """An applied frame as float64 numbers; categories become their codes (missing: NaN)."""
-        out = np.empty((len(x), len(self.columns)), dtype=np.float64)
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """Model inputs as float64: numbers as they are, categories as their code in the spec
+        (LightGBM's own codes, since it was trained on `apply`'s categoricals); missing is NaN."""
+        n = len(features)
+        out = np.full((n, len(self.columns)), np.nan)
         for j, name in enumerate(self.numeric):
-            out[:, j] = x[name].to_numpy()
-        for j, name in enumerate(self.categorical, start=len(self.numeric)):
-            codes = x[name].cat.codes.to_numpy()
-            out[:, j] = np.where(codes < 0, np.nan, codes)
+            if name in features:
+                out[:, j] = _num(features[name])
+        for j, (name, dtype) in enumerate(self.dtypes.items(), start=len(self.numeric)):
+            if name in features:
+                codes = np.asarray(_recode(features[name], dtype, n).codes)
+                out[:, j] = np.where(codes < 0, np.nan, codes)
         return out
 
     @property
@@ -260,6 +264,12 @@ def _num(col: pd.Series) -> np.ndarray:
 
 def _cat(col: pd.Series) -> pd.Categorical:
     """A column as a pandas categorical of strings (missing stays missing)."""
+    if len(col) <= 64:  # one lookup: plain Python beats factorize
+        seen: dict[str, int] = {}
+        raw = col.to_numpy(dtype=object, na_value=None)
+        codes = np.array([-1 if v is None or v != v else seen.setdefault(str(v), len(seen)) for v in raw],
+                         dtype=np.int64)
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(seen)), validate=False)
     codes, uniques = pd.factorize(col)
     return pd.Categorical.from_codes(codes, categories=[str(u) for u in uniques], validate=False)
 
@@ -321,6 +331,8 @@ def _quiet() -> Iterator[None]:
 def _positions(sub_ids: pd.Series, usage_ids: pd.Series) -> np.ndarray:
     """Row position of each usage row's subscriber (-1 when unknown); fast for grouped usage."""
     index = pd.Index(pd.array(sub_ids, dtype="string"))
+    if len(usage_ids) <= 1000:  # a lookup or a small chunk: hashing every row is cheapest
+        return index.get_indexer(pd.array(usage_ids, dtype="string"))
     try:
         import pyarrow as pa
         import pyarrow.compute as pc

@@ -48,3 +48,15 @@ def offer_inputs(store: Any, key: str, model_dir: Path | None, policy: Any) -> d
     return dict(snapshot=snapshot, segmentation=seg, churn_probability=probability, churn_reasons=reasons,
                 spent_total=history.spent_total, spent_this_month=history.spent_this_month,
                 recent_dispatches=history.recent_dispatches, as_of=as_of, profile=profile_from_subscriber(sub))
+
+
+def snapshot_inputs(snapshot: Any, policy: Any, churn_probability: float | None = None) -> dict[str, Any]:
+    """Keyword arguments for `recommend_offers` for an inline (synthetic or anonymised) snapshot."""
+    from tools.rules import segment
+
+    seg = segment(snapshot, policy)
+    rule = seg.rule_score
+    return dict(snapshot=snapshot, segmentation=seg,
+                churn_probability=rule.probability if churn_probability is None else churn_probability,
+                churn_reasons=[f.factor for f in rule.factors if f.contribution > 0],
+                spent_total=0.0, spent_this_month=0.0, recent_dispatches=[], as_of=date.today())

@@ -58,7 +58,8 @@ CASES = [
     ("给我世界风品牌的高危名单", False, "who_at_risk", {"brand": "世界风", "risk_label": "high"}, False),
     # reports
     ("各价值层级的离网率", False, "report_question", {"metric": "churn_rate", "group_by": "value_tier"}, False),
-    ("churn rate by value tier this quarter", False, "report_question", {"metric": "churn_rate", "group_by": "value_tier"}, False),
+    ("churn rate by value tier this quarter", False, "report_question",
+     {"metric": "churn_rate", "group_by": "value_tier"}, False),
     ("这个月广东的续约率是多少", False, "report_question", {"metric": "renewal_rate", "region": "广东"}, False),
     # later features
     ("考考我", False, "quiz", {}, False),
@@ -101,6 +102,8 @@ def test_offline_recognition_covers_every_intent():
 def test_offline_snapshot_counts_as_the_customer():
     found = recognise("给我一个挽留话术", has_snapshot=True)
     assert (found.name, found.needs_subscriber) == ("draft_script", False)
+    assert recognise("call script for a silent customer", has_snapshot=True).name == "draft_script"
+    assert recognise("call script for a silent customer", has_focus=True).name == "playbook_question"
 
 
 def test_offline_slots_are_never_guessed():

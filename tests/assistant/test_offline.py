@@ -177,6 +177,44 @@ def test_offline_trainee_is_refused_real_records_but_may_use_a_snapshot(assistan
     check_citations(practice, offline_data["kb"])
 
 
+@pytest.mark.skipif("recommend_offers" not in TOOL_SPECS, reason="recommend_offers is not wired yet")
+def test_offline_draft_offer_for_the_subscriber_in_focus(assistant, offline_data):
+    sid = offline_data["row"]["subscriber_id"]
+    first = assistant.ask(f"{sid} 的积分呢?")
+    reply = assistant.ask("给他出个续约优惠", conversation_id=first.conversation_id)
+    assert reply.data["intent"] == "draft_offer" and reply.subscriber_id == sid
+    assert "成本上限" in reply.answer and reply.data["plan"]["scenario"]
+    for offer in reply.data.get("offers", []):
+        assert offer["measure_code"] in reply.answer and offer["monthly_cost"] <= offer["cap_monthly"]
+    check_citations(reply, offline_data["kb"])
+
+
+@pytest.mark.skipif("draft_call_script" not in TOOL_SPECS, reason="draft_call_script is not wired yet")
+def test_offline_trainee_drafts_a_script_for_a_snapshot_in_english(assistant, offline_data):
+    from tools.schemas import SubscriberSnapshot
+
+    snapshot = SubscriberSnapshot(tenure_months=14, arpu_3m_avg=45, network_avg_arpu=60, payment_type="prepaid",
+                                  silent_days=20)
+    reply = assistant.ask("call script for a silent customer", role="trainee", subscriber=snapshot)
+    assert reply.data["intent"] == "draft_script" and ("draft_call_script", True) in tools(reply)
+    assert "**Call script**" in reply.answer and reply.data["script"]["sections"]
+    check_citations(reply, offline_data["kb"])
+
+
+def test_offline_trainee_cannot_list_high_risk_subscribers(assistant):
+    reply = assistant.ask("本月高危客户有哪些", role="trainee")
+    assert "学员角色不能查询真实客户数据" in reply.answer and tools(reply) == [("high_risk_list", False)]
+
+
+def test_offline_empty_knowledge_base_says_to_ingest(make_assistant, tmp_path, bundled_embedder):
+    from knowledge.base import KnowledgeBase
+
+    assistant = make_assistant()
+    assistant.services.knowledge = KnowledgeBase(tmp_path / "empty-kb", bundled_embedder)
+    reply = assistant.ask("沉默客户多少天派单?")
+    assert "retention ingest" in reply.answer and reply.citations == []
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("S999999999 怎么处理?", "没有找到客户 S999999999"),
     ("how do I handle subscriber S999999999?", "No subscriber S999999999 was found"),
@@ -217,7 +255,7 @@ def test_offline_playbook_answer_quotes_and_cites_retrieved_passages(assistant, 
 
 
 def test_offline_silent_threshold_answer_has_the_number(assistant):
-    reply = assistant.ask("For silent customers, how many days of zero activity trigger a dispatch for diamond card holders?")
+    reply = assistant.ask("For silent customers, how many days of zero activity trigger a dispatch for diamond cards?")
     summary = reply.answer.split("Sources:")[0]
     assert re.search(r"3 days|3 天", summary), summary
 
