@@ -9,6 +9,9 @@ subscriber id or resolved phone in the text, an explicit "this customer" / bare 
 an imperative with no customer mentioned at all ("draft an offer"), which then falls back to
 the subscriber in focus or the attached snapshot. A question about "a customer" in general
 ("客户说太贵了，我该怎么回他?") is a playbook question, not a request about a record.
+
+The module also names, in both languages, the codes the tools return (risk labels, tiers,
+scenarios, fields), so that recognition and answers share one vocabulary.
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ class Slots:
     expiring_within_days: int | None = None
     facet: str | None = None  # points | contract | risk | plan | tenure | arrears | ...
     customer_initiated: bool = False
-    topic: str | None = None  # what a quiz / role-play / report is about, as typed
 
 
 @dataclass
@@ -90,8 +92,6 @@ METRIC_NAMES = {
 }
 GROUP_NAMES = {"value_tier": ("价值层级", "value tier"), "region": ("地区", "region"),
                "brand": ("品牌", "brand"), "month": ("月份", "month")}
-
-
 PAYMENT_NAMES = {"postpaid": ("后付费", "post-paid"), "quasi_prepaid": ("准预付费", "quasi-prepaid"),
                  "prepaid": ("预付费", "prepaid")}
 PLAN_TYPE_NAMES = {"single": ("单产品套餐", "single-product plan"), "converged": ("融合套餐", "converged bundle")}
@@ -218,6 +218,7 @@ _LIST = re.compile(
     r"前\s*\d+|前[一二三四五六七八九十]+|\btop\s*\d*\b|^list\b|(?:show|give) me|"
     r"who (?:is|are|might|will|could)|which (?:customers|subscribers)"
 )
+_QUESTION = re.compile(r"[?？]|吗|呢|什么|怎么|如何|哪|多少|几|\b(?:what|how|which|why|when|who|should|can|is|are|does|do)\b")
 _PROCESS = re.compile(r"怎么|如何|多久|为什么|吗|\bhow\b|\bwhy\b|\bwhen\b|\bshould\b")
 _RISKY = re.compile(r"高危|中危|风险|离网|流失|要走|值得挽留|at[- ]risk|risk|churn|likely to leave|worth retaining|leaving")
 _SCRIPT = re.compile(r"话术|脚本|台词|开场白|怎么说|怎么开口|script|talk track|what (?:do|should) i say|what to say|wording")
@@ -346,10 +347,8 @@ def recognise(text: str, *, has_focus: bool = False, has_snapshot: bool = False)
     slots = extract_slots(text)
     bare = " ".join(re.sub(r"[^\w*]+", " ", t).split())
     if _QUIZ.search(t):
-        slots.topic = slots.scenario
         return Intent("quiz", slots)
     if _ROLEPLAY.search(t):
-        slots.topic = slots.scenario
         return Intent("roleplay", slots)
     if not bare or _HELP_WHOLE.fullmatch(bare) or _HELP_ANY.search(t):
         return Intent("help", slots)
@@ -363,8 +362,9 @@ def recognise(text: str, *, has_focus: bool = False, has_snapshot: bool = False)
     implicit = not target and (not generic or has_snapshot)
     context = has_focus or has_snapshot
     name = _customer_intent(t, slots, target) if target or implicit else None
-    if name in ("handle_customer", "follow_up") and not target and not (context and _short(t)):
-        name = None  # "拆机挽留成功率有多少?" is about the playbook, not about a record
+    asks = name in ("handle_customer", "follow_up") or bool(_QUESTION.search(t))
+    if name is not None and not target and asks and not (context and _short(t)):
+        name = None  # "拆机挽留成功率有多少?", "开场白怎么说?": about the playbook, not about a record
     if name is not None:
         return Intent(name, slots, needs_subscriber=not (slots.subscriber or context))
     return Intent("playbook_question", slots)
@@ -377,7 +377,7 @@ def _short(t: str) -> bool:
 
 def _customer_intent(t: str, slots: Slots, target: bool) -> str | None:
     """Which request about one customer this is, or None when it is not one."""
-    if _SCRIPT.search(t) and (target or _DRAFT.search(t) or len(t) <= 24):
+    if _SCRIPT.search(t) and (target or _DRAFT.search(t) or not _QUESTION.search(t) or _short(t)):
         return "draft_script"
     if _OFFER.search(t) and (target or _DRAFT.search(t)) and not _HANDLE.search(t):
         return "draft_offer"

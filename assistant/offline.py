@@ -201,13 +201,12 @@ class _Run:
         """Stage, tier, risk and caps, the caps cited from the cost-cap playbook."""
         tier = card.get("value_tier") or {}
         query = self.t(f"{tier.get('zh', '')}客户 维系成本上限", f"{tier.get('en', '')} retention cost cap per customer")
-        cite = self.best(query, self.search(query, k=1, topic="cost-caps")) if card.get("cost_caps") else []
+        passages = self.search(query, k=1, topic="cost-caps") if card.get("cost_caps") else None
         notes = (plan or {}).get("notes_zh") or []
         rule = next((n.split("：", 1)[1].split("；")[0] for n in notes if n.startswith("成本上限：")), None)
         if rule and self.lang == "zh" and card.get("cost_caps"):
             card = {**card, "cost_caps": {**card["cost_caps"], "rule": rule}}
-        handle = re.search(r" \[[0-9a-f]{8}\]$", cite[0]) if cite else None
-        lines = verdict_lines(card, self.lang, handle.group(0) if handle else "")
+        lines = verdict_lines(card, self.lang, f" [{short_id(passages[0]['id'])}]" if passages else "")
         if card.get("risk_error"):
             lines.append(f"- {card['risk_error']}")
         return lines
@@ -224,14 +223,17 @@ class _Run:
             return error
         args, slots = self.key_args(kind, key, card), intent.slots
         plan, plan_error = self.call("recommend_offers", {**args, **offer_args(slots, 3)})
-        scenario = slots.scenario or (plan or {}).get("scenario")
-        script, script_error = self.call("draft_call_script", {**args, "scenario": scenario, "lang": self.lang})
-        scenario = scenario or (script or {}).get("scenario")
+        # The user's scenario steers the script; otherwise the tool follows the offer plan's.
+        asked = slots.scenario if slots.scenario != "collection" else None
+        script, script_error = self.call("draft_call_script", {**args, "scenario": asked, "lang": self.lang})
+        scenario = (script or {}).get("scenario") or asked or (plan or {}).get("scenario")
         lines = facts_lines(card, self.lang) + self.caps_lines(card, plan)
         if scenario:
             lines += ["", self.t("**场景**：", "**Scenario**: ") + name_of(SCENARIO_NAMES, scenario, self.lang)]
             lines += [f"- {s}" for s in self.basis(scenario)]
-        lines += ["", self.t("**推荐方案**（备选，按顺序）", "**Offers** (alternatives, in order)")]
+        other = plan.get("scenario") not in (None, scenario) if plan else False
+        zh, en = (f"；{plan['scenario_zh']}场景", f"; {plan['scenario_en']}") if other else ("", "")
+        lines += ["", self.t(f"**推荐方案**（备选，按顺序{zh}）", f"**Offers** (alternatives, in order{en})")]
         if plan_error:
             lines.append(plan_error)
         elif plan and plan.get("offers"):
@@ -284,13 +286,9 @@ class _Run:
         kind, key, early = self.resolve(intent, "给哪位客户准备话术？", "")
         if early:
             return early
-        args, scenario = self.key_args(kind, key, {}), intent.slots.scenario
-        spec = self.kit.specs.get("draft_call_script")
-        field = spec.args.model_fields.get("scenario") if spec else None
-        if scenario is None and field is not None and field.is_required():
-            plan, _ = self.call("recommend_offers", args)  # its scenario detection decides
-            scenario = (plan or {}).get("scenario")
-        script, error = self.call("draft_call_script", {**args, "scenario": scenario, "lang": self.lang})
+        scenario = intent.slots.scenario if intent.slots.scenario != "collection" else None  # else: the plan's
+        script, error = self.call("draft_call_script", {**self.key_args(kind, key, {}), "scenario": scenario,
+                                                        "lang": self.lang})
         if error:
             return error
         who = key if kind == "id" else self.t("快照客户", "the snapshot customer")

@@ -43,13 +43,13 @@ _BULLET = re.compile(r"^\s*(?:#+|>|[-*+•]|\d+[.)、]|[（(]?[一二三四五�
 def explain_error(tool: str, error: str, role: str, lang: str) -> str:
     """A tool error in the user's language, with what to do about it."""
     name = name_of(TOOL_NAMES, tool, lang)
-    if "may not use the tool" in error:
-        if role == "trainee" and tool in REAL_DATA_TOOLS:
+    if "may not use the tool" in error or "trainees practise" in error:
+        if role == "trainee" and (tool in REAL_DATA_TOOLS or "trainees practise" in error):
             return pick(
                 lang,
-                f"学员角色不能查询真实客户数据（「{name}」不允许）。请用模拟客户快照练习"
+                f"学员角色不能查询真实客户数据（{name}）。请用模拟客户快照练习"
                 "（`retention ask --subscriber-json FILE`），或者问手册里的问题。",
-                f"The trainee role may not look at real subscriber records ({name} is not allowed). Practise "
+                f"The trainee role may not look at real subscriber records ({name}). Practise "
                 "with a synthetic snapshot (`retention ask --subscriber-json FILE`) or ask a playbook question.")
         return pick(lang, f"你的角色（{role}）不能使用「{name}」；如确有需要，请联系管理员。",
                     f"Your role ({role}) may not use the {name} tool; ask an administrator if you need it.")
@@ -289,8 +289,8 @@ def plan_header(plan: dict[str, Any], who: str | None, lang: str) -> list[str]:
 
 def offer_args(slots: Any, max_offers: int | None) -> dict[str, Any]:
     """recommend_offers arguments from the request's slots (None values are left out by the caller)."""
-    return {"customer_initiated": slots.customer_initiated or None, "max_offers": max_offers,
-            "scenario": slots.scenario}
+    return {"customer_initiated": slots.customer_initiated or None, "scenario": slots.scenario,
+            "max_offers": min(max_offers, 5) if max_offers else None}  # the tool allows 1-5
 
 
 def offers_data(plan: dict[str, Any], turn: Turn, lang: str) -> list[dict[str, Any]]:

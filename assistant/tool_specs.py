@@ -40,7 +40,7 @@ class SearchArgs(_Args):
 def _search(services: Any, args: SearchArgs, turn: Any) -> tuple[Any, list[Citation]]:
     passages = services.knowledge.search(args.query, k=args.k, topics=[args.topic] if args.topic else None)
     citations = [Citation(id=p.id, source=p.source, section=p.section, text=p.text) for p in passages]
-    return {"found": len(citations)}, citations
+    return {"found": len(citations), "ids": [p.id for p in passages]}, citations
 
 
 # --- subscribers -----------------------------------------------------------------------------
@@ -92,6 +92,7 @@ class HighRiskArgs(_Args):
     risk_label: Literal["stable", "low", "medium", "high", "churned"] | None = None
     value_tier: Literal["high", "medium", "low", "group"] | None = None
     region: str | None = None
+    brand: str | None = None
     contract_expiring_within_days: int | None = Field(None, ge=0, le=366)
     top_n: int = Field(10, ge=1, le=50)
 
@@ -123,6 +124,9 @@ class OfferArgs(_Args):
     snapshot: SubscriberSnapshot | None = Field(None, description="Inline snapshot instead of an id.")
     customer_initiated: bool = Field(False, description="The customer came in or called (walk-in rules).")
     max_offers: int = Field(3, ge=1, le=5, description="At most this many offers (the playbook: few at once).")
+    scenario: Literal["renewal", "routine", "campus", "silent", "port_out", "new_customer",
+                      "complaint_recovery", "collection"] | None = Field(
+        None, description="Force a scenario; default: detected from the subscriber's situation.")
 
 
 class ScriptArgs(OfferArgs):
@@ -163,7 +167,7 @@ def _plan(services: Any, args: OfferArgs, inputs: dict[str, Any], scenario: str 
 
 def _offers(services: Any, args: OfferArgs, turn: Any) -> tuple[Any, list[Citation]]:
     inputs, _ = _offer_context(services, args, turn)
-    plan = _plan(services, args, inputs)
+    plan = _plan(services, args, inputs, scenario=args.scenario)
     return plan, [c for offer in plan.offers for c in offer.citations]
 
 

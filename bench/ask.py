@@ -20,9 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from retrieval import SEEDS, hit_rank, language_group, load_eval  # noqa: E402
+from knowledge.evaluation import SEEDS, hit_rank, language_group, load_eval  # noqa: E402
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -56,6 +56,7 @@ def make_assistant(offline_data, tmp_path):
     from assistant.services import Services
 
     def build(data_dir: Path | None = None) -> Assistant:
+        """An Assistant over `data_dir` (default: the module's data) with the module's knowledge base."""
         settings = Settings(data_dir=data_dir or offline_data["root"], _env_file=None, llm_base_url=None,
                             database_url=f"sqlite:///{tmp_path / 'conversations.sqlite'}")
         services = Services(settings)
@@ -92,6 +93,7 @@ def check_extractive(reply) -> None:
 
 
 def tools(reply) -> list[tuple[str, bool]]:
+    """(tool name, ok) of every tool call of a reply."""
     return [(t.name, t.ok) for t in reply.tool_calls]
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +45,7 @@ def test_every_passage_carries_source_file_and_section(seeds_kb):
 
 
 def test_recall_on_the_evaluation_set(seeds_kb):
-    from retrieval import evaluate, load_eval
+    from knowledge.evaluation import evaluate, load_eval
 
     figures = evaluate(seeds_kb, load_eval())
     per = figures["per_language"]

@@ -24,12 +24,13 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture()
-def kb_settings(monkeypatch: pytest.MonkeyPatch, playbooks_data_dir: Path):
+def kb_settings(monkeypatch: pytest.MonkeyPatch, playbooks_data_dir: Path, playbooks_model: str):
     """Point the settings (and so the services' knowledge base) at the session's playbook index."""
     import assistant.services as services
     from assistant.config import get_settings
 
     monkeypatch.setenv("RETENTION_DATA_DIR", str(playbooks_data_dir))
+    monkeypatch.setenv("RETENTION_EMBEDDING_MODEL", playbooks_model)
     get_settings.cache_clear()
     monkeypatch.setattr(services, "_services", None)
     yield get_settings()
