@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tools.errors import PolicyError
+from tools.policy import deep_merge, describe_errors
 from tools.schemas import HandsetGen, PaymentType, Scenario
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "measures.yaml"
@@ -200,37 +201,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = "missing value" if error["type"] == "missing" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against tools/data/measures.yaml)"
-        parts.append(f"{key}: {message}" if error["loc"] else message.removeprefix("Value error, "))
-    return "; ".join(parts)
-
-
 @lru_cache(maxsize=16)
 def _load(path: str, stamp: tuple[int, ...]) -> Catalogue:
     data = _read_yaml(DEFAULT_CATALOGUE_PATH)
     source = Path(path)
     if source != DEFAULT_CATALOGUE_PATH:
-        data = _merge(data, _read_yaml(source))
+        data = deep_merge(data, _read_yaml(source))
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(f"measure catalogue {source}: {_describe(exc)}") from None
+        raise PolicyError(f"measure catalogue {source}: {describe_errors(exc, 'tools/data/measures.yaml')}") from None
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:

@@ -278,25 +278,26 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge `override` onto `base`: mappings merge key by key, anything else replaces."""
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_errors(exc: ValidationError, reference: str = "tools/data/policy.yaml") -> str:
+    """One line naming every offending key of an operator file, with what is wrong."""
     parts = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = "missing value" if error["type"] == "missing" else error["msg"]
         if error["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling against tools/data/policy.yaml)"
-        parts.append(f"{key}: {message}")
+            message = f"unknown key (check the spelling against {reference})"
+        parts.append(f"{key}: {message}" if error["loc"] else message.removeprefix("Value error, "))
     return "; ".join(parts)
 
 
@@ -305,11 +306,11 @@ def _load(path: str, stamp: tuple[int, ...]) -> Policy:
     data = _read_yaml(DEFAULT_POLICY_PATH)
     source = Path(path)
     if source != DEFAULT_POLICY_PATH:
-        data = _merge(data, _read_yaml(source))
+        data = deep_merge(data, _read_yaml(source))
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(f"policy file {source}: {_describe(exc)}") from None
+        raise PolicyError(f"policy file {source}: {describe_errors(exc)}") from None
 
 
 def load_policy(path: Path | None = None) -> Policy:
