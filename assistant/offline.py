@@ -20,11 +20,12 @@ from assistant.intents import (
     FACET_FIELDS, GROUP_NAMES, METRIC_NAMES, SCENARIO_NAMES, SCENARIO_QUERIES, TIER_NAMES, Intent, recognise,
 )
 from assistant.offline_render import (
-    capabilities_text, clip, contract_text, excluded_lines, explain_error, facts_lines, field_lines, high_risk_rows,
+    capabilities_text, contract_text, excluded_lines, explain_error, facts_lines, field_lines, high_risk_rows,
     high_risk_table, name_of, not_yet_text, objection_lines, offer_args, offer_lines, offers_data, pick, plan_data,
     plan_header, risk_list_heading,
-    score_sentences, script_lines, source_line, subscriber_card, summarise, top_reasons, verdict_lines,
+    script_lines, subscriber_card, top_reasons, verdict_lines,
 )
+from assistant.offline_summary import clip, score_sentences, source_line, summarise
 from assistant.privacy import mask_text
 from assistant.toolkit import short_id
 from knowledge.normalize import index_form
