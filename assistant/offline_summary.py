@@ -10,6 +10,7 @@ import math
 import re
 from typing import Any
 
+from assistant.toolkit import short_id
 from knowledge.normalize import index_form
 
 _SPLIT = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z0-9\"“(（*\u4e00-\u9fff])")
