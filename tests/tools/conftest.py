@@ -44,3 +44,25 @@ def playbooks_kb(playbooks_data_dir, minilm_embedder):
     from knowledge.base import KnowledgeBase
 
     return KnowledgeBase(playbooks_data_dir / "knowledge", minilm_embedder)
+
+
+@pytest.fixture()
+def runner():
+    """A typer CLI runner."""
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture()
+def kb_settings(monkeypatch: pytest.MonkeyPatch, playbooks_data_dir: Path, playbooks_model: str):
+    """Point the settings (and so the services' knowledge base) at the session's playbook index."""
+    import assistant.services as services
+    from assistant.config import get_settings
+
+    monkeypatch.setenv("RETENTION_DATA_DIR", str(playbooks_data_dir))
+    monkeypatch.setenv("RETENTION_EMBEDDING_MODEL", playbooks_model)
+    get_settings.cache_clear()
+    monkeypatch.setattr(services, "_services", None)
+    yield get_settings()
+    get_settings.cache_clear()

@@ -18,25 +18,6 @@ SNAPSHOT = {"tenure_months": 36, "arpu_3m_avg": 180, "network_avg_arpu": 50, "pa
             "contract_end_in_days": 70, "arpu_change_pct": -30, "forwards_to_competitor": 2}
 
 
-@pytest.fixture()
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture()
-def kb_settings(monkeypatch: pytest.MonkeyPatch, playbooks_data_dir: Path, playbooks_model: str):
-    """Point the settings (and so the services' knowledge base) at the session's playbook index."""
-    import assistant.services as services
-    from assistant.config import get_settings
-
-    monkeypatch.setenv("RETENTION_DATA_DIR", str(playbooks_data_dir))
-    monkeypatch.setenv("RETENTION_EMBEDDING_MODEL", playbooks_model)
-    get_settings.cache_clear()
-    monkeypatch.setattr(services, "_services", None)
-    yield get_settings()
-    get_settings.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory) -> Path:
     from tools.generate import write_generated
