@@ -69,8 +69,8 @@ def offers_command(
             model_dir = settings.churn_model_dir if data_dir is None and settings.churn_model_dir else root / "models" / "churn"
             inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
         else:
-            inputs = _from_json(_read(subscriber_json or "-"), pol)
-        plan = recommend_offers(**inputs, searcher=_knowledge_base(), catalogue=cat, policy=pol,
+            inputs = inputs_from_json(read_snapshot_text(subscriber_json or "-"), pol)
+        plan = recommend_offers(**inputs, searcher=knowledge_base(), catalogue=cat, policy=pol,
                                 max_offers=max_offers, customer_initiated=customer_initiated)
     except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
         fail(str(exc))
@@ -81,19 +81,16 @@ def offers_command(
         _print_plan(plan)
 
 
-def _knowledge_base() -> Any:
-    """The playbook knowledge base; the shipped playbooks are ingested first if it is empty."""
+def knowledge_base() -> Any:
+    """The playbook knowledge base; the configured playbooks are ingested first if it is empty."""
     from assistant.services import get_services
 
     services = get_services()
-    kb = services.knowledge
-    if kb.manifest.chunk_count() == 0:
-        log.info("knowledge base is empty: ingesting the playbooks (first run only)")
-        kb.ingest(services.settings.playbook_dirs, progress=False)
-    return kb
+    services.ensure_knowledge()
+    return services.knowledge
 
 
-def _read(source: str) -> str:
+def read_snapshot_text(source: str) -> str:
     from assistant.cli import fail
 
     if source == "-":
@@ -106,7 +103,7 @@ def _read(source: str) -> str:
         fail(f"cannot read snapshot file {source}: {exc}")
 
 
-def _from_json(text: str, policy: Any) -> dict[str, Any]:
+def inputs_from_json(text: str, policy: Any) -> dict[str, Any]:
     """Snapshot, profile and history from an inline JSON object; bad input exits 1 naming the field."""
     from pydantic import BaseModel, ValidationError
 

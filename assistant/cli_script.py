@@ -43,7 +43,7 @@ def script_command(
 ) -> None:
     """A call script for one subscriber: eight cited sections, objections chosen by churn reasons, do-nots."""
     from assistant.cli import emit_json, fail
-    from assistant.cli_offers import _from_json, _knowledge_base, _read
+    from assistant.cli_offers import inputs_from_json, knowledge_base, read_snapshot_text
     from assistant.config import get_settings
     from knowledge.errors import RetentionError
     from tools.catalogue import load_catalogue
@@ -70,9 +70,9 @@ def script_command(
             model_dir = settings.churn_model_dir if use_settings_model else root / "models" / "churn"
             inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
         else:
-            inputs = _from_json(_read(subscriber_json or "-"), pol)
+            inputs = inputs_from_json(read_snapshot_text(subscriber_json or "-"), pol)
         facts = _facts(subscriber, root, inputs)
-        searcher = _knowledge_base()  # both the engine and the scripts cache citations per KB version
+        searcher = knowledge_base()  # both the engine and the scripts cache citations per KB version
         plan = recommend_offers(**inputs, searcher=searcher, catalogue=cat, policy=pol, scenario=scenario)
         script = draft_call_script(
             facts, inputs["segmentation"], plan.offers, scenario=scenario or plan.scenario, lang=lang,
