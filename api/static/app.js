@@ -378,6 +378,7 @@ function wire() {
     setKey(key);
     try { localStorage.setItem(ROLE_STORE, $("role-select").value); } catch { /* not remembered */ }
     $("key-dialog").close();
+    state.role = $("role-select").value; // shown at once; GET /v1/me then confirms the key's real role
     await signIn();
   });
   $("key-dialog").addEventListener("cancel", (e) => { if (!getKey()) e.preventDefault(); });

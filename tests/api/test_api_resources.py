@@ -162,3 +162,13 @@ def test_cors_allows_configured_origins(api_services, minilm_embedder):
         assert preflight.headers["access-control-allow-origin"] == "http://crm.local"
         denied = cors_client.get("/healthz", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in denied.headers
+
+
+def test_me_returns_the_keys_role_and_tools(client, keys):
+    for role in ("agent", "trainee"):
+        body = client.get("/v1/me", headers=auth(keys[role])).json()
+        assert body["role"] == role and keys[role] not in str(body)
+        assert body["key_id"] and keys[role].startswith(f"rk_{body['key_id']}_")
+    assert "get_subscriber" in client.get("/v1/me", headers=auth(keys["agent"])).json()["tools"]
+    assert "get_subscriber" not in client.get("/v1/me", headers=auth(keys["trainee"])).json()["tools"]
+    assert client.get("/v1/me").status_code == 401

@@ -57,7 +57,7 @@ def page(browser_context) -> Iterator[Any]:
     tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     yield tab
     tab.close()
-    # HTTP errors the page handles (404 of the optional GET /v1/me, 401 of a wrong key) are logged by
+    # HTTP errors the page handles (401 of a wrong key, 404 of a deleted conversation) are logged by
     # Chromium as "Failed to load resource"; they are not faults of the page.
     real = [p for p in problems if "Failed to load resource" not in p]
     assert not real, real
@@ -71,9 +71,10 @@ def sign_in(page: Any, url: str, key: str, role: str = "agent") -> None:
     dialog = page.locator("#key-dialog")
     dialog.wait_for(state="visible")
     page.fill("#key-input", key)
-    page.select_option("#role-select", role)  # shown only when the server has no GET /v1/me
+    page.select_option("#role-select", role)  # what the page shows until GET /v1/me confirms the key's role
     page.click("#key-save")
     dialog.wait_for(state="hidden")
+    page.wait_for_function("document.getElementById('role-badge').dataset.role === %r" % role)
 
 
 def watch_answers(page: Any) -> None:
