@@ -55,7 +55,7 @@ def _open(app: FastAPI, services: Any) -> None:
     app.state.records = open_records(services)
     try:
         services.ensure_knowledge()
-        services.knowledge.warm()
+        services.warm_knowledge()
         app.state.knowledge_error = None
     except RetentionError as exc:  # readyz reports it (503); the rest of the API keeps working
         app.state.knowledge_error = str(exc)

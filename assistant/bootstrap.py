@@ -62,6 +62,9 @@ def bootstrap(services: Any, *, rows: int = DEMO_ROWS, seed: int = DEMO_SEED, pr
     ingest = services.knowledge.ingest(list(settings.playbook_dirs), progress=progress)
     report.ingested_files, report.passages = ingest.files, ingest.total_chunks
     echo(f"      {ingest.total_chunks} passages ({ingest.files} file(s) indexed now, {ingest.unchanged} unchanged)")
+    computed = services.warm_knowledge(progress=progress)  # the tools' fixed queries, stored for next starts
+    if computed:
+        echo(f"      {computed} citation query vectors computed and stored")
     records = open_records(services)
     report.existing_keys = records.count_active_keys()
     if report.existing_keys == 0:

@@ -72,12 +72,15 @@ def _render(reply) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.markdown import Markdown
 
+    from rich.markup import escape
+
     console = Console()
     console.print(Markdown(reply.answer))
-    if reply.citations:
+    unlisted = [c for c in reply.citations if f"[{c.id.replace('-', '')[:8]}] {c.source}" not in reply.answer]
+    if unlisted:  # the answer lists its sources itself; show only what it does not
         console.print("[dim]Sources:[/]")
-        for c in reply.citations:
-            console.print(f"[dim]  [{c.id.replace('-', '')[:8]}] {c.source} · {c.section}[/]")
+        for c in unlisted:
+            console.print(escape(f"  [{c.id.replace('-', '')[:8]}] {c.source} · {c.section}"), style="dim")
     failed = [t for t in reply.tool_calls if not t.ok]
     for call in failed:
         console.print(f"[yellow]tool {call.name} failed: {call.error}[/]")

@@ -45,6 +45,7 @@ class Slots:
     expiring_within_days: int | None = None
     facet: str | None = None  # points | contract | risk | plan | tenure | arrears | ...
     customer_initiated: bool = False
+    described: bool = False  # the text describes a customer's situation (assistant/situation.py)
 
 
 @dataclass
@@ -366,8 +367,19 @@ def recognise(text: str, *, has_focus: bool = False, has_snapshot: bool = False)
     if name is not None and not target and asks and not (context and _short(t)):
         name = None  # "拆机挽留成功率有多少?", "开场白怎么说?": about the playbook, not about a record
     if name is not None:
-        return Intent(name, slots, needs_subscriber=not (slots.subscriber or context))
+        slots.described = not slots.subscriber and _describes_customer(text)
+        return Intent(name, slots, needs_subscriber=not (slots.subscriber or context or slots.described))
+    if (_HANDLE.search(t) or _OFFER.search(t) or _SCRIPT.search(t)) and _describes_customer(text):
+        # "高价值客户合约70天后到期，ARPU下降30%，先推什么?": a customer described, not a playbook question
+        slots.described = True
+        return Intent(_customer_intent(t, slots, True) or "handle_customer", slots)
     return Intent("playbook_question", slots)
+
+
+def _describes_customer(text: str, min_facts: int = 2) -> bool:
+    from assistant.situation import describe
+
+    return describe(text, network_avg_arpu=None, network_avg_tenure=None, min_facts=min_facts) is not None
 
 
 def _short(t: str) -> bool:

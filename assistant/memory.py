@@ -74,6 +74,8 @@ class ConversationStore:
             def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")
                 dbapi_connection.execute("PRAGMA busy_timeout=5000")
+                # WAL + NORMAL: commits survive a process crash and skip an fsync per message.
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
         metadata.create_all(self.engine)
 
     def get_or_create(self, conversation_id: str | None, owner: str, role: str) -> Conversation:

@@ -10,6 +10,7 @@ plainly, with what to do. Nothing is canned: no fact appears that a tool did not
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -31,6 +32,9 @@ from assistant.toolkit import short_id
 from knowledge.normalize import index_form
 from knowledge.retrieve import is_english
 
+log = logging.getLogger(__name__)
+
+
 class OfflineEngine:
     """Deterministic engine: rules and lexicons to recognise, tools to know, passages to cite."""
 
@@ -41,7 +45,8 @@ class OfflineEngine:
         intent = recognise(request.question, has_focus=bool(request.turn.focus_subscriber),
                            has_snapshot=request.snapshot is not None)
         run = _Run(request)
-        text = mask_text(getattr(run, f"do_{intent.name}")(intent).strip())
+        body = getattr(run, f"do_{intent.name}")(intent).strip()
+        text = mask_text("\n".join([*run.preface, "", body]) if run.preface else body)
         data: dict[str, Any] = {**intent.as_dict(), **run.data}
         if run.problems:
             data["problems"] = run.problems
@@ -68,6 +73,7 @@ class _Run:
         self.turn = request.turn
         self.data: dict[str, Any] = {}
         self.problems: list[dict[str, str]] = []
+        self.preface: list[str] = []  # lines above the answer (e.g. what a described situation assumed)
 
     def t(self, zh: str, en: str) -> str:
         """Text in the answer's language."""
@@ -120,9 +126,12 @@ class _Run:
     def query_tokens(self, query: str) -> set[str]:
         """Index tokens of a query, with the glossary's Chinese terms for an English one."""
         if is_english(query):
-            from knowledge.glossary import load_glossary
+            glossary = getattr(getattr(self.kit.services, "knowledge", None), "glossary", None)
+            if glossary is None:
+                from knowledge.glossary import load_glossary
 
-            query = query + " " + " ".join(load_glossary().expand(query))
+                glossary = load_glossary()
+            query = query + " " + " ".join(glossary.expand(query))
         return set(self._tokenizer().tokens(index_form(query)))
 
     def best(self, query: str, passages: list[dict[str, Any]] | None, most: int = 1) -> list[str]:
@@ -148,6 +157,10 @@ class _Run:
         slots = intent.slots
         if slots.subscriber:
             return "id", slots.subscriber
+        if slots.described and self.req.snapshot is None:
+            described = self.described()
+            if described is not None:
+                return "snapshot", described
         if slots.masked_phone:  # a number the orchestrator could not resolve (unknown, or role)
             failed = [c for c in self.turn.tool_calls if c.name == "get_subscriber" and not c.ok]
             if failed:
@@ -160,6 +173,36 @@ class _Run:
         if self.turn.focus_subscriber:
             return "id", self.turn.focus_subscriber
         return "missing", None
+
+    def described(self) -> dict[str, Any] | None:
+        """The inline snapshot of a customer described in the question (assistant/situation.py)."""
+        from assistant.situation import describe
+
+        avg_arpu = avg_tenure = None
+        store = getattr(self.kit.services, "store", None)
+        try:
+            if store is not None and store.exists():
+                averages = store.network_averages()
+                avg_arpu, avg_tenure = averages.arpu, averages.tenure_months
+        except Exception as exc:  # no data: the policy's tier multiples still place the customer
+            log.info("network averages unavailable: %s", exc)
+        policy = getattr(self.kit.services, "policy", None)
+        tiers = getattr(policy, "value_tier", None)
+        multiples = (tiers.high_min_arpu_multiple, tiers.medium_min_arpu_multiple) if tiers else (3.0, 1.0)
+        situation = describe(self.req.question, network_avg_arpu=avg_arpu, network_avg_tenure=avg_tenure,
+                             tier_multiples=multiples, min_facts=1)
+        if situation is None:
+            return None
+        self.data["described"] = situation.as_dict()
+        self.preface = [
+            self.t("按你描述的情况分析（没有查客户记录）：", "Based on the situation you described (no record looked up): ")
+            + ("、" if self.lang == "zh" else ", ").join(self.t(zh, en) for zh, en in situation.facts) + self.t("。", "."),
+        ]
+        if situation.assumptions:
+            self.preface.append(self.t("假设：", "Assumed: ") + ("；" if self.lang == "zh" else "; ").join(
+                self.t(zh, en) for zh, en in situation.assumptions) + self.t("。给我客户号码或ID可以按真实数据重算。",
+                                                                              ". Give me the id or number to redo it on real data."))
+        return situation.snapshot
 
     def resolve(self, intent: Intent, ask_zh: str, ask_en: str) -> tuple[str, Any, str | None]:
         """The target, or the text to answer instead (the error, or a short follow-up question)."""
@@ -201,7 +244,7 @@ class _Run:
     def caps_lines(self, card: dict[str, Any], plan: dict[str, Any] | None) -> list[str]:
         """Stage, tier, risk and caps, the caps cited from the cost-cap playbook."""
         tier = card.get("value_tier") or {}
-        query = self.t(f"{tier.get('zh', '')}客户 维系成本上限", f"{tier.get('en', '')} retention cost cap per customer")
+        query = caps_query(tier.get("zh", ""), tier.get("en", ""), self.lang)
         passages = self.search(query, k=1, topic="cost-caps") if card.get("cost_caps") else None
         notes = (plan or {}).get("notes_zh") or []
         rule = next((n.split("：", 1)[1].split("；")[0] for n in notes if n.startswith("成本上限：")), None)
@@ -437,3 +480,18 @@ class _Run:
         """What this role can do here, from the tools it may use."""
         self.data["tools"] = sorted(self.allowed())
         return capabilities_text(self.lang, self.turn.role, set(self.data["tools"]))
+
+
+def caps_query(tier_zh: str, tier_en: str, lang: str) -> str:
+    """The search for a value tier's cost caps."""
+    return f"{tier_zh}客户 维系成本上限" if lang == "zh" else f"{tier_en} retention cost cap per customer"
+
+
+def template_queries() -> list[str]:
+    """Every fixed query this engine and the tools search for, to warm at start (see Services.warm)."""
+    from tools.citations import template_queries as tool_queries
+    from tools.rules import VALUE_TIERS
+
+    mine = [q for zh, en, _ in SCENARIO_QUERIES.values() for q in (zh, en)]
+    mine += [caps_query(zh, en, lang) for zh, en in VALUE_TIERS.values() for lang in ("zh", "en")]
+    return mine + tool_queries()

@@ -70,6 +70,14 @@ class Services:
         if self.knowledge.manifest.chunk_count() == 0:
             self.knowledge.ingest(list(self.settings.playbook_dirs))
 
+    def warm_knowledge(self, progress: bool = False) -> int:
+        """Load the index and the embedder, and the vectors of every fixed query the tools and the
+        offline engine search for; returns how many of those had to be computed (first start only)."""
+        from assistant.offline import template_queries
+
+        self.knowledge.warm()
+        return self.knowledge.warm_queries(template_queries(), progress=progress)
+
 
 _services: Services | None = None
 _services_lock = threading.Lock()

@@ -49,7 +49,7 @@ def main() -> int:
     store = SubscriberStore(data_dir)
     if not store.exists():
         write_generated(store, rows=2000, seed=7, progress=False)
-    services.knowledge.warm()
+    services.warm_knowledge()
     assistant = Assistant(services)
 
     items = load_eval()

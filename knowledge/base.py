@@ -129,6 +129,36 @@ class KnowledgeBase:
                 self._query_cache.popitem(last=False)
         return vector
 
+    def warm_queries(self, queries: Iterable[str], *, progress: bool = False) -> int:
+        """Put the vectors of known, repeated queries (the tools' citation templates) in memory.
+
+        Vectors are kept in the manifest's embedding cache under a query key, so only the first start
+        after an install or a model change computes them; returns how many were computed.
+        """
+        from knowledge.retrieve import dense_text, is_english
+
+        texts = list(dict.fromkeys(
+            dense_text(q, self.glossary.expand(q) if is_english(q) else []) for q in (x.strip() for x in queries) if q
+        ))
+        keys = {t: hashlib.sha256(f"query\x00{self.embedder.name}\x00{t}".encode()).hexdigest() for t in texts}
+        stored = self.manifest.cached_embeddings(set(keys.values()))
+        missing = [t for t in texts if keys[t] not in stored]
+        fresh: dict[str, np.ndarray] = {}
+        from tqdm import tqdm
+
+        for text in tqdm(missing, desc="query templates", unit="q", disable=not progress or not missing):
+            fresh[keys[text]] = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        if fresh:
+            self.manifest.cache_embeddings(fresh)
+        stored.update(fresh)
+        with self._lock:
+            for text in texts:
+                self._query_cache[text] = stored[keys[text]]
+                self._query_cache.move_to_end(text)
+            while len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
+        return len(missing)
+
     def search(self, query: str, k: int = 5, *, sources: Sequence[str] | None = None,
                topics: Sequence[str] | None = None) -> list[Passage]:
         """Hybrid search; see knowledge.retrieve.search."""

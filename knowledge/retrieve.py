@@ -40,6 +40,11 @@ def is_english(query: str) -> bool:
     return han == 0 or han / max(len(query.replace(" ", "")), 1) < 0.15
 
 
+def dense_text(query: str, expansion: Sequence[str]) -> str:
+    """What the dense side embeds: the query, plus its first glossary terms for an English one."""
+    return query if not expansion else f"{query} ({' '.join(expansion[:8])})"
+
+
 def search(
     kb: "KnowledgeBase",
     query: str,
@@ -66,7 +71,7 @@ def search(
         lexical_scores = np.where(allowed, lexical_scores, 0.0)
     lexical_order = [i for i in np.argsort(-lexical_scores)[:CANDIDATES] if lexical_scores[i] > 0]
 
-    dense_query = query if not expansion else f"{query} ({' '.join(expansion[:8])})"
+    dense_query = dense_text(query, expansion)
     where = _where(sources, topics)
     dense_hits = kb.vectors.query(kb.embed_query(dense_query), CANDIDATES, where)
     dense_order = [kb.position[i] for i, _ in dense_hits if i in kb.position]

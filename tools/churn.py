@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tools.churn_model import ChurnModel, load_model, train_model
+from tools.churn_model import METADATA_FILE, ChurnModel, load_model, train_model
 from tools.errors import InvalidInput
 from tools.features import LABEL_COLUMN, build_features, describe_feature
 from tools.policy import Policy, load_policy
@@ -179,10 +179,20 @@ def churn_risk(store: Any, subscriber_id: str, model_dir: Path, policy: Policy |
     budget), and reasons: the factors that raise this subscriber's risk, largest first, in Chinese
     and English. `model` says which model scored ("rules" when no model is trained).
     """
+    policy = policy or load_policy()
+    memo = getattr(store, "memo", None)
+    if memo is None:
+        return _churn_risk(store, subscriber_id, model_dir, policy)
+    meta = Path(model_dir) / METADATA_FILE
+    stamp = meta.stat().st_mtime_ns if meta.is_file() else None
+    key = ("churn_risk", str(subscriber_id).strip(), str(model_dir), stamp, hash(policy.model_dump_json()))
+    return memo(key, lambda: _churn_risk(store, subscriber_id, model_dir, policy)).model_copy(deep=True)
+
+
+def _churn_risk(store: Any, subscriber_id: str, model_dir: Path, policy: Policy) -> ChurnRisk:
     from tools.rules import detect_signals, risk_label, segment
     from tools.subscriber_schema import build_snapshot
 
-    policy = policy or load_policy()
     subscriber = store.lookup(subscriber_id)
     sid = subscriber.subscriber_id
     row = subscriber.model_dump()

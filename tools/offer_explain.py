@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
 
 from tools.catalogue import Measure, OfferFamily
-from tools.citations import Searcher, cite
+from tools.citations import Searcher, cached_searcher, cite
 from tools.offer_rules import SCENARIOS, OfferContext, trigger_names
 from tools.schemas import Citation, RecommendedOffer
 
@@ -98,30 +96,8 @@ def plan_notes(
 def offer_citations(searcher: Searcher, fam: OfferFamily, measure: Measure, k: int) -> list[Citation]:
     """Passages behind an offer: the family's playbook rule and the measure's definition, deduplicated."""
     found: dict[str, Citation] = {}
+    search = cached_searcher(searcher)  # catalogue queries are fixed strings: remembered per index version
     for query, topic in ((fam.citation_query, fam.topic), (measure.citation_query, measure.topic)):
-        for c in _cached_cite(searcher, query, k, topic):
+        for c in cite(search, query, k=k, topics=[topic]):
             found.setdefault(c.id, c)
     return list(found.values())
-
-
-# Catalogue queries are fixed strings, so their passages only change when the playbooks do: cache
-# them per knowledge base and manifest version (searchers without a manifest are not cached).
-_CITE_CACHE: dict[tuple[Any, ...], list[Citation]] = {}
-_CITE_LOCK = threading.Lock()
-_CITE_CACHE_MAX = 1024
-
-
-def _cached_cite(searcher: Searcher, query: str, k: int, topic: str) -> list[Citation]:
-    version = getattr(getattr(searcher, "manifest", None), "version", None)
-    if version is None:
-        return cite(searcher, query, k=k, topics=[topic])
-    key = (id(searcher), str(getattr(searcher, "directory", "")), version(), query, k, topic)
-    with _CITE_LOCK:
-        hit = _CITE_CACHE.get(key)
-    if hit is None:
-        hit = cite(searcher, query, k=k, topics=[topic])
-        with _CITE_LOCK:
-            if len(_CITE_CACHE) >= _CITE_CACHE_MAX:
-                _CITE_CACHE.clear()
-            _CITE_CACHE[key] = hit
-    return [c.model_copy() for c in hit]

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 import string
-import threading
-import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.citations import Searcher
+from tools.citations import Searcher, cached_searcher
 from tools.drafts import SubscriberFacts, build_facts, n, offer_wording
 from tools.schemas import (
     CallScript,
@@ -120,60 +118,6 @@ def choose_objections(
 
 
 # --- retrieval ---------------------------------------------------------------------------------
-
-
-class CachedSearcher:
-    """A searcher that remembers results until the knowledge base changes (scripts repeat queries)."""
-
-    def __init__(self, inner: Searcher, max_entries: int = 4096) -> None:
-        self.inner = inner
-        self.max_entries = max_entries
-        self._cache: dict[tuple, tuple] = {}
-        self._version: object = None
-        self._lock = threading.Lock()
-
-    def _kb_version(self) -> object:
-        version = getattr(getattr(self.inner, "manifest", None), "version", None)
-        return version() if callable(version) else None
-
-    def search(self, query: str, k: int = 5, *, sources: Sequence[str] | None = None,
-               topics: Sequence[str] | None = None) -> list[Any]:
-        """The inner searcher's passages, from memory when the same query was asked before."""
-        version = self._kb_version()
-        if version is None:  # no way to tell when the index changes: never cache
-            return self.inner.search(query, k, sources=sources, topics=topics)
-        key = (query, k, tuple(sources or ()), tuple(topics or ()))
-        with self._lock:
-            if version != self._version:
-                self._cache.clear()
-                self._version = version
-            hit = self._cache.get(key)
-        if hit is not None:
-            return list(hit)
-        found = self.inner.search(query, k, sources=sources, topics=topics)
-        with self._lock:
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
-            self._cache[key] = tuple(found)
-        return list(found)
-
-
-_WRAPPERS: weakref.WeakKeyDictionary[Any, CachedSearcher] = weakref.WeakKeyDictionary()
-_WRAPPERS_LOCK = threading.Lock()
-
-
-def cached_searcher(searcher: Searcher) -> Searcher:
-    """The shared memoising wrapper of `searcher` (the same one for the same knowledge base)."""
-    if isinstance(searcher, CachedSearcher):
-        return searcher
-    try:
-        with _WRAPPERS_LOCK:
-            wrapper = _WRAPPERS.get(searcher)
-            if wrapper is None:
-                wrapper = _WRAPPERS[searcher] = CachedSearcher(searcher)
-            return wrapper
-    except TypeError:  # not weak-referenceable
-        return CachedSearcher(searcher)
 
 
 def cite_in_language(searcher: Searcher | None, query: str, topics: Sequence[str], lang: Lang,

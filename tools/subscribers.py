@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -37,6 +38,8 @@ from tools.subscriber_schema import (
     normalize_phone,
     subscriber_from_row,
 )
+
+MEMO_SIZE = 2048  # subscribers' rows, usage and scores kept in memory per data version
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +90,8 @@ class SubscriberStore:
         self._lock = threading.Lock()
         self._cache: dict[str, Any] = {}
         self._cache_version: tuple | None = None
+        self._memo: OrderedDict[tuple, Any] = OrderedDict()
+        self._memo_version: tuple | None = None
 
     # --- files ---------------------------------------------------------------------------
 
@@ -178,17 +183,43 @@ class SubscriberStore:
             )
         return str(self.path("subscribers"))
 
+    def memo(self, key: tuple, compute: Any) -> Any:
+        """Per-record results (a row, a usage history, a risk score) kept for the last MEMO_SIZE keys.
+
+        The memo is dropped whenever a table is rewritten, so callers never see stale data; one
+        answer looks the same subscriber up several times (facts, risk, offers, script).
+        """
+        version = self.version()
+        with self._lock:
+            if version != self._memo_version:
+                self._memo.clear()
+                self._memo_version = version
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            if self._memo_version == version:
+                self._memo[key] = value
+                while len(self._memo) > MEMO_SIZE:
+                    self._memo.popitem(last=False)
+        return value
+
     def _raw(self, subscriber_id: str) -> dict[str, Any]:
-        rows = self._rows(
-            "SELECT * FROM read_parquet(?) WHERE subscriber_id = ? LIMIT 1",
-            [self._require(), str(subscriber_id)],
-        )
-        if not rows:
+        def fetch() -> dict[str, Any] | None:
+            rows = self._rows(
+                "SELECT * FROM read_parquet(?) WHERE subscriber_id = ? LIMIT 1",
+                [self._require(), str(subscriber_id)],
+            )
+            return rows[0] if rows else None
+
+        row = self.memo(("raw", str(subscriber_id)), fetch)
+        if row is None:
             raise SubscriberNotFound(
                 f"no subscriber with id {mask_identifier(str(subscriber_id))!r}; "
                 "give a subscriber id or an 11-digit mobile number"
             )
-        return rows[0]
+        return dict(row)
 
     def get(self, subscriber_id: str) -> Subscriber:
         """The subscriber with this id; raises SubscriberNotFound."""
@@ -318,11 +349,15 @@ class SubscriberStore:
         p = self.path("usage")
         if not p.is_file():
             return empty_frame(TABLES["usage"])
-        rows = self._rows(
-            "SELECT * FROM read_parquet(?) WHERE subscriber_id = ? ORDER BY month",
-            [str(p), str(subscriber_id)],
-        )
-        return conform(pd.DataFrame(rows, columns=list(TABLES["usage"])), TABLES["usage"])
+
+        def fetch() -> pd.DataFrame:
+            rows = self._rows(
+                "SELECT * FROM read_parquet(?) WHERE subscriber_id = ? ORDER BY month",
+                [str(p), str(subscriber_id)],
+            )
+            return conform(pd.DataFrame(rows, columns=list(TABLES["usage"])), TABLES["usage"])
+
+        return self.memo(("usage", str(subscriber_id)), fetch).copy()
 
     # --- cached aggregates ---------------------------------------------------------------
 

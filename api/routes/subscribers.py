@@ -41,7 +41,7 @@ def _risk(services: Any, subscriber_id: str) -> Any:
 
 def _searcher(services: Any) -> Any:
     """The knowledge base behind the shared memoising wrapper of tools.scripts."""
-    from tools.scripts import cached_searcher
+    from tools.citations import cached_searcher
 
     return cached_searcher(services.knowledge)
 

@@ -131,6 +131,21 @@ def test_offline_phone_number_is_resolved_and_never_shown(assistant, offline_dat
     check_citations(reply, offline_data["kb"])
 
 
+@pytest.mark.parametrize(("question", "preface", "assumed"), [
+    ("高价值客户合约70天后到期，ARPU下降30%，还有呼转到异网，先推什么优惠？", "按你描述的情况分析", "假设："),
+    ("138xxxx wants to port out, contract ends next month, what do I offer?", "Based on the situation you described",
+     "Assumed:"),
+])
+def test_offline_described_customer_gets_rules_offers_and_script(assistant, offline_data, question, preface, assumed):
+    reply = assistant.ask(question)
+    assert reply.answer.startswith(preface) and assumed in reply.answer
+    assert reply.data["intent"] in ("handle_customer", "draft_offer") and reply.data["described"]["facts"]
+    names = [name for name, ok in tools(reply) if ok]
+    assert "segment_snapshot" in names and "recommend_offers" in names and "get_subscriber" not in names
+    assert reply.subscriber_id is None
+    check_citations(reply, offline_data["kb"])
+
+
 def test_offline_en_conversation(assistant, offline_data):
     row, kb = offline_data["row"], offline_data["kb"]
     sid = row["subscriber_id"]

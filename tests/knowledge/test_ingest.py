@@ -162,3 +162,37 @@ def test_vectors_left_by_an_interrupted_ingest_are_never_returned(kb, docs):
     vector = kb.embedder.embed_documents(["orphan passage about diamond card zero activity"])
     kb.vectors.upsert(["orphan-id"], np.asarray(vector), ["orphan"], [{"source": "x.md", "section": "", "topic": "", "lang": ""}])
     assert all(p.id != "orphan-id" for p in kb.search("diamond card zero activity", k=10))
+
+
+class _Counting:
+    """A real embedder that counts the queries it embeds."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.queries = inner, inner.name, 0
+
+    def embed_documents(self, texts):
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        self.queries += 1
+        return self.inner.embed_query(text)
+
+
+def test_template_query_vectors_are_stored_once_and_served_from_memory(tmp_path, docs, minilm_embedder):
+    import numpy as np
+
+    from knowledge.retrieve import dense_text
+
+    counting = _Counting(minilm_embedder)
+    kb = KnowledgeBase(tmp_path / "kb", counting)
+    kb.ingest([docs], progress=False)
+    queries = ["contract renewal offer order", "retention cost cap", "contract renewal offer order"]
+    assert kb.warm_queries(queries) == 2 and counting.queries == 2
+    before = counting.queries
+    kb.search("retention cost cap", k=2)  # served from the warmed vector: no embedding
+    assert counting.queries == before
+    expanded = dense_text("retention cost cap", kb.glossary.expand("retention cost cap"))
+    assert np.allclose(kb.embed_query(expanded), minilm_embedder.embed_query(expanded), atol=1e-5)
+
+    again = KnowledgeBase(tmp_path / "kb", _Counting(minilm_embedder))  # a restart: vectors come from disk
+    assert again.warm_queries(queries) == 0 and again.embedder.queries == 0

@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
+from tools.citations import CachedSearcher, cached_searcher, template_queries
 from tools.drafts import SubscriberFacts
 from tools.offers import recommend_offers
 from tools.rules import segment
 from tools.schemas import CallScript, SubscriberSnapshot
 from tools.scripts import (
     SECTION_ORDER,
-    CachedSearcher,
-    cached_searcher,
     choose_objections,
     draft_call_script,
     fill,
@@ -317,3 +316,16 @@ def test_the_cached_searcher_remembers_until_the_index_changes() -> None:
     assert inner.calls == 2
     unversioned = type("Plain", (), {"search": lambda self, q, k=5, **kw: []})()
     assert CachedSearcher(unversioned).search("q") == []
+
+
+def test_template_queries_cover_every_fixed_query_of_the_tools() -> None:
+    from assistant.offline import caps_query, template_queries as engine_queries
+    from tools.catalogue import load_catalogue
+
+    found = set(template_queries())
+    for obj in load_objections().objections.values():
+        assert set(obj.query.values()) <= found
+    catalogue = load_catalogue()
+    assert {m.citation_query for m in catalogue.measures.values()} <= found
+    assert {f.citation_query for f in catalogue.families.values()} <= found
+    assert caps_query("高价值", "high value", "zh") in engine_queries() and found <= set(engine_queries())
