@@ -160,18 +160,55 @@ class Assistant:
                 async for event in self._stream_llm(llm, request, outcome):
                     yield event
             else:
-                outcome["engine"], outcome["answer"] = await anyio.to_thread.run_sync(self._run, request)
+                async for event in self._stream_thread(request, outcome):
+                    yield event
             reply = await anyio.to_thread.run_sync(self._finish, convo, request, outcome["engine"], outcome["answer"])
         except RetentionError as exc:
             yield StreamEvent(event="error", data={"message": str(exc)})
             return
         if not outcome.get("streamed"):
-            yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
-            for call in reply.tool_calls:
-                yield StreamEvent(event="tool", data=call.model_dump())
+            if not outcome.get("sources_sent"):
+                yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
             for token in re.findall(r"\S+\s*|\s+", reply.answer):
                 yield StreamEvent(event="token", data=token)
         yield StreamEvent(event="done", data=reply.model_dump(mode="json"))
+
+    async def _stream_thread(self, request: TurnInput, outcome: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+        """Run a non-streaming engine in a thread, relaying its sources and tool calls as they happen.
+
+        The first passages retrieved are sent at once as the `citations` event (sources first, as
+        contact-centre screens show them); `done` later carries the citations the answer kept.
+        """
+        import asyncio
+
+        import anyio
+
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        request.turn.listener = lambda kind, data: loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
+        task = asyncio.ensure_future(anyio.to_thread.run_sync(self._run, request))
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    break
+                kind, data = getter.result()
+                if kind == "passages" and not outcome.get("sources_sent"):
+                    outcome["sources_sent"] = True
+                    yield StreamEvent(event="citations", data=[c.model_dump() for c in data])
+                elif kind == "tool":
+                    yield StreamEvent(event="tool", data=data.model_dump())
+            while not queue.empty():  # what happened between the last event and the end
+                kind, data = queue.get_nowait()
+                if kind == "tool":
+                    yield StreamEvent(event="tool", data=data.model_dump())
+            outcome["engine"], outcome["answer"] = await task
+        finally:
+            request.turn.listener = None
+            if not task.done():  # the client went away: let the engine finish in its thread
+                task.add_done_callback(lambda t: t.exception())
 
     async def _stream_llm(self, llm: Any, request: TurnInput, outcome: dict[str, Any]) -> AsyncIterator[StreamEvent]:
         """Relay the LLM engine's events; fall back to the offline engine if it fails before a token."""

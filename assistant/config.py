@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     api_max_message_chars: int = Field(4000, ge=1, description="Longest chat message (422 above).")
     api_upload_max_mb: float = Field(25.0, gt=0, description="Largest playbook upload to /v1/knowledge/ingest.")
     auth_required: bool = Field(True, description="Require an API key (`retention keys create`).")
+    api_workers: int = Field(
+        1, ge=1, le=32, description="Server processes of `retention serve` (one per core for throughput; "
+        "with more than one, rate limits are per process and playbook uploads need a Chroma server)."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

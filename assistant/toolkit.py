@@ -40,11 +40,30 @@ class Turn:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     passages: dict[str, Citation] = field(default_factory=dict)  # short id -> passage
     results: dict[str, Any] = field(default_factory=dict)  # tool name -> last result object
+    # Called (from the engine's thread) with ("passages", [Citation]) and ("tool", ToolCallRecord) as
+    # they happen, so a stream can send sources and tool events before the answer is composed.
+    listener: Callable[[str, Any], None] | None = None
 
     def remember(self, citations: list[Citation]) -> None:
         """Make passages citable in this turn."""
-        for citation in citations:
+        new = [c for c in citations if short_id(c.id) not in self.passages]
+        for citation in new:
             self.passages.setdefault(short_id(citation.id), citation)
+        if new:
+            self.notify("passages", new)
+
+    def record(self, call: ToolCallRecord) -> None:
+        """Add a tool call to the turn."""
+        self.tool_calls.append(call)
+        self.notify("tool", call)
+
+    def notify(self, kind: str, data: Any) -> None:
+        """Tell the listener, if any; a failing listener never breaks the turn."""
+        if self.listener is not None:
+            try:
+                self.listener(kind, data)
+            except Exception:  # e.g. the stream's event loop is gone (client left)
+                log.debug("turn listener failed", exc_info=True)
 
 
 @dataclass
@@ -104,13 +123,11 @@ class Toolkit:
             return self._fail(name, args, f"the tool {name} failed unexpectedly; try another approach")
         self.turn.remember(citations)
         self.turn.results[name] = value
-        self.turn.tool_calls.append(ToolCallRecord(name=name, args=_public_args(args), ok=True))
+        self.turn.record(ToolCallRecord(name=name, args=_public_args(args), ok=True))
         return ToolResult(ok=True, content=mask_text(_to_text(value, citations)), value=value)
 
     def _fail(self, name: str, args: dict[str, Any], message: str) -> ToolResult:
-        self.turn.tool_calls.append(
-            ToolCallRecord(name=name, args=_public_args(args), ok=False, error=message)
-        )
+        self.turn.record(ToolCallRecord(name=name, args=_public_args(args), ok=False, error=message))
         return ToolResult(ok=False, content=f"Error: {message}")
 
     def langchain_tools(self) -> list[Any]:

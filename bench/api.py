@@ -48,14 +48,28 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process in MB (Linux /proc), or None."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
+    """Resident memory of a process and its children (the uvicorn workers) in MB (Linux /proc), or None."""
+    total, seen = 0, False
+    for proc in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{proc}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total, seen = total + int(line.split()[1]), True
+        except OSError:
+            continue
+    return round(total / 1024, 1) if seen else None
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *_children(kid)]
+    return found
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -82,7 +96,7 @@ def prepare(data_dir: Path, rows: int) -> tuple[str, list[str], Any]:
     return records.create_key("agent", name="bench").key, ids, records
 
 
-def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
+def start_server(data_dir: Path, port: int, workers: int = 1) -> tuple[subprocess.Popen, float]:
     """Start `retention serve` and wait for /readyz; returns (process, seconds to ready)."""
     import httpx
 
@@ -93,7 +107,7 @@ def start_server(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
     started = time.perf_counter()
     script = Path(sys.executable).parent / "retention"
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "assistant.cli"]
-    proc = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+    proc = subprocess.Popen([*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
                             env=env, stdout=log, stderr=log, cwd=ROOT)
     deadline = started + 120
     while time.perf_counter() < deadline:
@@ -192,6 +206,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rows", type=int, default=20_000, help="Subscribers generated on first bootstrap.")
+    parser.add_argument("--workers", type=int, default=1, help="Server processes (`retention serve --workers`).")
     args = parser.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.seconds <= 600:
         raise SystemExit("--clients must be 1..200 and --seconds 1..600")
@@ -205,7 +220,8 @@ def main() -> None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         key, ids, records = prepare(args.data_dir, args.rows)
         port = free_port()
-        proc, cold = start_server(args.data_dir, port)
+        proc, cold = start_server(args.data_dir, port, args.workers)
+        report["workers"] = args.workers
         url, pid = f"http://127.0.0.1:{port}", proc.pid
         report["cold_start_s"] = round(cold, 2)
     try:

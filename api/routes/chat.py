@@ -24,8 +24,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 SSE_DOC = {
     "description": "The answer as JSON, or with `Accept: text/event-stream` a stream of events: "
-                   "`citations` (first), `tool`, `token`..., then `done` (the same object as the JSON "
-                   "answer) or `error` ({code, message}). Every `data:` line is JSON.",
+                   "`citations` (first: the passages retrieved, sent as soon as retrieval returns), `tool` (each "
+                   "tool call as it finishes), `token`..., then `done` (the same object as the JSON answer, "
+                   "with the citations the answer kept) or `error` ({code, message}). Every `data:` line is JSON.",
     "content": {"text/event-stream": {"example": 'event: citations\ndata: [...]\n\nevent: token\n'
                                                  'data: "Offer "\n\nevent: done\ndata: {...}\n\n'}},
 }

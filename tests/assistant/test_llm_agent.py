@@ -424,3 +424,35 @@ def test_streaming_keeps_the_guards_bad_arguments_and_the_step_limit(make_servic
     assert "JSON object" in tool_results(fake.requests[1]["messages"])[0]["content"]
     assert tokens == [done["answer"]] and "limit of 6 steps" in done["answer"]
     assert done["tool_calls"] == tools
+
+
+def test_offline_stream_sends_sources_while_the_answer_is_still_being_composed(make_services):
+    """The engine thread is held after composing until the consumer has the `citations` event: the
+    stream must deliver sources from inside the turn, not after it (else the gate times out)."""
+    import threading
+
+    services = make_services(llm_base_url=None)
+    assistant = Assistant(services)
+    gate, real = threading.Event(), assistant.offline.answer
+
+    def held(request: Any) -> Any:
+        answer = real(request)
+        assert gate.wait(10), "the citations event did not reach the consumer before the answer was done"
+        return answer
+
+    assistant.offline.answer = held  # the real engine, paused at its end
+
+    async def collect() -> list[Any]:
+        events = []
+        async for event in assistant.stream("What do the playbooks say about contract renewal?"):
+            events.append(event)
+            if event.event == "citations":
+                gate.set()
+        return events
+
+    events = asyncio.run(collect())
+    kinds = [e.event for e in events]
+    assert kinds[0] in ("citations", "tool") and kinds[-1] == "done" and "error" not in kinds
+    assert kinds.count("citations") == 1 and kinds.index("citations") < kinds.index("token")
+    assert any(e.event == "tool" and e.data["name"] == "search_playbooks" for e in events)
+    assert events[-1].data["engine"] == "offline" and events[-1].data["citations"]
