@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0)
     llm_temperature: float = Field(0.2, ge=0, le=2)
     llm_fallback_offline: bool = True
+    llm_max_steps: int = Field(6, ge=1, le=20, description="Model calls per question before the agent stops.")
+    llm_max_retries: int = Field(1, ge=0, le=5, description="Retries of a failed LLM request.")
 
     # --- subscribers, rules, churn --------------------------------------------------------
     policy_file: Path | None = Field(None, description="Operator policy YAML overriding defaults.")

@@ -17,9 +17,9 @@ from assistant.errors import LLMUnavailable
 # to start without one, so a placeholder is sent when none is configured.
 PLACEHOLDER_API_KEY = "not-needed"
 
-# One quick retry absorbs a dropped connection; more would only make a dead endpoint slower to
-# report, and the orchestrator can fall back to the offline engine instead.
-MAX_RETRIES = 1
+# Retries come from RETENTION_LLM_MAX_RETRIES (default 1): one quick retry absorbs a dropped
+# connection; more would only make a dead endpoint slower to report, and the orchestrator can fall
+# back to the offline engine instead.
 
 
 def make_chat_model(
@@ -27,7 +27,7 @@ def make_chat_model(
     http_client: Any | None = None,
     http_async_client: Any | None = None,
     *,
-    max_retries: int = MAX_RETRIES,
+    max_retries: int | None = None,
     streaming: bool | None = None,
 ) -> Any:
     """Build the ChatOpenAI model for `settings.llm_base_url` (clients injectable for tests)."""
@@ -52,7 +52,7 @@ def make_chat_model(
         # A stalled stream counts as a timeout too (httpx's read timeout resets on keep-alives).
         stream_chunk_timeout=settings.llm_timeout,
         temperature=settings.llm_temperature,
-        max_retries=max_retries,
+        max_retries=settings.llm_max_retries if max_retries is None else max_retries,
         # OpenAI-compatible servers (Qwen, vLLM, Ollama) speak /chat/completions, not /responses.
         use_responses_api=False,
         **kwargs,

@@ -29,7 +29,6 @@ from assistant.schemas import StreamEvent
 
 log = logging.getLogger(__name__)
 
-MAX_MODEL_CALLS = 6  # model calls per question: enough for lookup -> risk -> playbook -> answer
 
 
 class LLMEngine:
@@ -38,9 +37,9 @@ class LLMEngine:
     name = "llm"
 
     def __init__(self, settings: Settings, *, model: Any | None = None, http_client: Any | None = None,
-                 http_async_client: Any | None = None, max_model_calls: int = MAX_MODEL_CALLS):
+                 http_async_client: Any | None = None, max_model_calls: int | None = None):
         self.settings = settings
-        self.max_model_calls = max_model_calls
+        self.max_model_calls = max_model_calls or settings.llm_max_steps
         self._model = model
         self._clients = (http_client, http_async_client)
 

@@ -19,15 +19,18 @@ import httpx
 import pytest
 
 from assistant.agent import Assistant, EngineAnswer
+from assistant.config import Settings
 from assistant.errors import LLMUnavailable
 from assistant.llm import PLACEHOLDER_API_KEY, make_chat_model
-from assistant.llm_agent import MAX_MODEL_CALLS, LLMEngine
+from assistant.llm_agent import LLMEngine
 from assistant.privacy import find_phones
 from assistant.roles import REAL_DATA_TOOLS, allowed_tools
 from assistant.tool_specs import TOOL_SPECS
 from fakes import FakeLLM, LiveFakeLLM, call, text, tool_call, tool_calls, tool_results
 
 OFFLINE_READY = importlib.util.find_spec("assistant.offline") is not None
+
+MAX_MODEL_CALLS = Settings.model_fields["llm_max_steps"].default
 
 
 def mock_engine(services: Any, fake: FakeLLM, **kwargs: Any) -> LLMEngine:
@@ -189,7 +192,7 @@ def test_the_step_limit_ends_a_loop_with_a_clear_answer(make_services, question,
     services = make_services()
     reply = Assistant(services, llm_engine=mock_engine(services, fake)).ask(question)
 
-    assert len(fake.requests) == MAX_MODEL_CALLS == 6
+    assert len(fake.requests) == MAX_MODEL_CALLS == 6  # the default RETENTION_LLM_MAX_STEPS
     assert len(reply.tool_calls) == MAX_MODEL_CALLS and all(c.ok for c in reply.tool_calls)
     assert expected in reply.answer and "search_playbooks" in reply.answer
     assert reply.engine == "llm"
@@ -456,3 +459,11 @@ def test_offline_stream_sends_sources_while_the_answer_is_still_being_composed(m
     assert kinds.count("citations") == 1 and kinds.index("citations") < kinds.index("token")
     assert any(e.event == "tool" and e.data["name"] == "search_playbooks" for e in events)
     assert events[-1].data["engine"] == "offline" and events[-1].data["citations"]
+
+
+def test_the_step_limit_and_retries_come_from_the_settings(make_services):
+    fake = FakeLLM(lambda messages, tools, i: tool_call("search_playbooks", {"query": f"renewal {i}"}))
+    services = make_services(llm_max_steps=2, llm_max_retries=3)
+    reply = Assistant(services, llm_engine=mock_engine(services, fake)).ask("Search the playbooks forever please.")
+    assert len(fake.requests) == 2 and "limit of 2 steps" in reply.answer
+    assert make_chat_model(services.settings).max_retries == 3
