@@ -32,6 +32,9 @@ TAGS = [
     {"name": "subscribers", "description": "Subscriber facts, churn risk, offers and call scripts (not trainees)."},
     {"name": "knowledge", "description": "Playbook search; upload and ingest (admin)."},
     {"name": "feedback", "description": "Thumbs up/down on answers."},
+    {"name": "reports", "description": "Supervisor reports: KPIs by dimension, charts, CSV/XLSX (supervisor, admin)."},
+    {"name": "outcomes", "description": "The retention contact log (who was offered what, and the result)."},
+    {"name": "training", "description": "Trainee mode: lessons, quizzes, role-play practice and graded sessions."},
     {"name": "access", "description": "The calling key and its role."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -118,9 +121,13 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID", "X-Conversation-ID"],
             expose_headers=["X-Request-ID", "Server-Timing", "Retry-After"],
         )
-    from api.routes import chat, conversations, feedback, health, knowledge, me, openai_compat, subscribers
+    from api.routes import (
+        chat, conversations, feedback, health, knowledge, lessons, me, openai_compat, outcomes, reports, subscribers,
+        training,
+    )
 
-    for module in (health, me, chat, openai_compat, conversations, subscribers, knowledge, feedback):
+    for module in (health, me, chat, openai_compat, conversations, subscribers, knowledge, feedback, reports,
+                   outcomes, lessons, training):
         app.include_router(module.router)
     if STATIC_DIR.is_dir():
         app.mount("/", NoCacheStaticFiles(directory=STATIC_DIR, html=True), name="static")

@@ -43,6 +43,7 @@ class TurnInput:
     toolkit: Toolkit
     snapshot: SubscriberSnapshot | None = None
     lang: str = "zh"
+    owner: str = "local"  # who asks (the API key id): practice sessions are saved under it
 
 
 class Engine(Protocol):
@@ -126,7 +127,7 @@ class Assistant:
         question, focus = self._resolve_phones(question, toolkit, turn, focus)
         turn.focus_subscriber = focus
         request = TurnInput(question=question, history=convo.messages[-12:], turn=turn, toolkit=toolkit,
-                            snapshot=subscriber, lang=detect_language(question))
+                            snapshot=subscriber, lang=detect_language(question), owner=owner)
         return convo, request
 
     def _finish(self, convo: Any, request: TurnInput, engine_name: str, answer: EngineAnswer) -> Reply:
@@ -156,7 +157,10 @@ class Assistant:
         try:
             convo, request = await anyio.to_thread.run_sync(lambda: self._prepare(question, **kwargs))
             llm, outcome = self.llm, {}
-            if llm is not None and hasattr(llm, "astream"):
+            practice = await anyio.to_thread.run_sync(roleplay_answer, request)
+            if practice is not None:  # a practice call answers in the simulated customer's voice
+                outcome["engine"], outcome["answer"] = "offline", practice
+            elif llm is not None and hasattr(llm, "astream"):
                 async for event in self._stream_llm(llm, request, outcome):
                     yield event
             else:
@@ -235,6 +239,9 @@ class Assistant:
             outcome.update(engine="offline", answer=answer, streamed=False)
 
     def _run(self, request: TurnInput) -> tuple[str, EngineAnswer]:
+        practice = roleplay_answer(request)  # an open practice call, or a request to start one
+        if practice is not None:
+            return "offline", practice
         llm = self.llm
         if llm is None:
             return "offline", self.offline.answer(request)
@@ -279,3 +286,10 @@ def _may_lookup(role: str) -> bool:
 
 
 __all__ = ["Assistant", "EngineAnswer", "TurnInput", "Engine", "detect_language", "short_id"]
+
+
+def roleplay_answer(request: TurnInput) -> EngineAnswer | None:
+    """The simulated customer's turn when a practice call is open or asked for (assistant/offline_roleplay.py)."""
+    from assistant.offline_roleplay import roleplay_answer as practice_turn
+
+    return practice_turn(request)

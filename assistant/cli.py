@@ -30,8 +30,11 @@ COMMAND_MODULES = [
     "assistant.cli_data",
     "assistant.cli_churn",
     "assistant.cli_offers",
+    "assistant.cli_outcomes",
     "assistant.cli_script",
     "assistant.cli_ask",
+    "assistant.cli_report",
+    "assistant.cli_train",
     "assistant.cli_keys",
     "assistant.cli_serve",
 ]

@@ -1,4 +1,4 @@
-"""`retention churn train | evaluate | score`: the churn model from the command line."""
+"""`retention churn train | evaluate | score | dispatch`: the churn model and the monthly work list."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
     churn.command("train")(train)
     churn.command("evaluate")(evaluate)
     churn.command("score")(score)
+    churn.command("dispatch")(dispatch)
     app.add_typer(churn, name="churn")
 
 
@@ -193,3 +194,43 @@ def _print_risk(risk: ChurnRisk) -> None:
     typer.echo(f"  {risk.lifecycle_stage.zh} / {risk.value_tier.zh}; caps: {risk.cost_caps.rule}")
     for reason in risk.reasons:
         typer.echo(f"  + {reason.contribution:+.2f}  {reason.zh} / {reason.en}")
+
+
+def dispatch(
+    month: Annotated[str, typer.Option("--month", help="Dispatch month, e.g. 2026-07.")],
+    team_size: Annotated[int, typer.Option("--team-size", min=1, max=500, help="Workers per agent team.")] = 40,
+    per_day: Annotated[
+        int, typer.Option("--per-worker-per-day", min=30, max=50, help="Work orders per worker per day (6.5).")
+    ] = 40,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the work list (.parquet or .csv).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
+    data_dir: DataDirOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The month's work list by agent team: 6.5 triggers, no-repeat windows and daily capacity."""
+    from assistant.cli import emit_json, fail
+    from assistant.config import get_settings
+    from knowledge.errors import RetentionError
+    from tools.dispatch import plan_dispatch, write_worklist
+    from tools.policy import load_policy
+
+    store, _, _ = _context(data_dir)
+    try:
+        frame, summary = plan_dispatch(store, month, load_policy(policy or get_settings().policy_file),
+                                       team_size=team_size, per_worker_per_day=per_day)
+        if out is not None:
+            summary.out = str(write_worklist(frame, out))
+    except RetentionError as exc:
+        fail(str(exc))
+    if json_output:
+        emit_json(summary)
+        return
+    typer.echo(f"{summary.month}: {summary.total} work orders for {len(summary.by_team)} teams "
+               f"(capacity {summary.capacity_per_team} per team over {summary.working_days} working days)")
+    typer.echo("  by trigger: " + ", ".join(f"{k} {v}" for k, v in summary.by_trigger.items()))
+    typer.echo("  skipped (no-repeat window): " + ", ".join(f"{k} {v}" for k, v in summary.skipped_no_repeat.items()))
+    if summary.deferred_over_capacity:
+        typer.echo(f"  deferred over capacity: {summary.deferred_over_capacity}")
+    typer.echo(f"  routed to arrears collection: {summary.routed_to_collection}")
+    if summary.out:
+        typer.echo(f"  written to {summary.out}")

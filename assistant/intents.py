@@ -133,7 +133,8 @@ TOOL_NAMES = {
     "find_subscribers": ("客户筛选", "subscriber search"), "churn_risk": ("离网风险评估", "churn risk"),
     "high_risk_list": ("高危客户名单", "high-risk list"), "segment_snapshot": ("快照分群", "snapshot segmentation"),
     "recommend_offers": ("优惠推荐", "offer recommendations"), "draft_call_script": ("话术生成", "call scripts"),
-    "draft_offer_messages": ("优惠文案", "offer messages"),
+    "draft_offer_messages": ("优惠文案", "offer messages"), "run_report": ("报表", "reports"),
+    "training_lesson": ("场景课程", "lessons"), "training_quiz": ("测验", "quizzes"),
 }
 
 # --- lexicons (patterns run on the index form: simplified, lower case) -------------------------

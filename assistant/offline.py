@@ -20,9 +20,10 @@ from assistant.agent import EngineAnswer, TurnInput
 from assistant.intents import (
     FACET_FIELDS, GROUP_NAMES, METRIC_NAMES, SCENARIO_NAMES, SCENARIO_QUERIES, TIER_NAMES, Intent, recognise,
 )
+from assistant.offline_quiz import continues_quiz, quiz_turn
 from assistant.offline_render import (
     capabilities_text, contract_text, excluded_lines, explain_error, facts_lines, field_lines, high_risk_rows,
-    high_risk_table, name_of, not_yet_text, objection_lines, offer_args, offer_lines, offers_data, pick, plan_data,
+    high_risk_table, name_of, objection_lines, offer_args, offer_lines, offers_data, pick, plan_data,
     plan_header, risk_list_heading,
     script_lines, subscriber_card, top_reasons, verdict_lines,
 )
@@ -44,6 +45,8 @@ class OfflineEngine:
         """Recognise the request, run the tools, compose the answer in the user's language."""
         intent = recognise(request.question, has_focus=bool(request.turn.focus_subscriber),
                            has_snapshot=request.snapshot is not None)
+        if intent.name != "quiz" and continues_quiz(request):  # "B", "24小时": the answer to an open quiz
+            intent = Intent("quiz", intent.slots)
         run = _Run(request)
         body = getattr(run, f"do_{intent.name}")(intent).strip()
         text = mask_text("\n".join([*run.preface, "", body]) if run.preface else body)
@@ -429,52 +432,24 @@ class _Run:
         return "\n".join(lines)
 
     def do_report_question(self, intent: Intent) -> str:
-        """Reports come later: say so, quote what the playbook says, show what exists now."""
-        s = intent.slots
-        metric = name_of(METRIC_NAMES, s.metric, self.lang) if s.metric else self.t("统计指标", "metrics")
-        group = name_of(GROUP_NAMES, s.group_by, self.lang)
-        by = self.t(f"（按{group}）", f" by {group}") if s.group_by else ""
-        lines = [self.t(f"这个版本还不能生成报表，所以没法给出{metric}{by}的统计数字。",
-                        f"Reports aren't available yet in this version, so I can't give {metric}{by} figures.")]
-        said = self.best(self.req.question, self.search(self.req.question, k=3), most=2)
-        if said:
-            lines += ["", self.t("手册中的相关说明：", "What the playbooks say about it:")] + [f"- {x}" for x in said]
-        allowed = self.allowed()
-        if "find_subscribers" in allowed and s.group_by in (None, "value_tier"):
-            counts = []
-            for tier in ("high", "medium", "low", "group"):
-                page, error = self.call("find_subscribers", {"value_tier": tier, "limit": 1})
-                if error:
-                    break
-                counts.append(f"{name_of(TIER_NAMES, tier, self.lang)} {page.get('total', 0)}")
-            if counts:
-                self.data["segment_counts"] = counts
-                lines += ["", self.t("现在可以看的：各价值层级的客户数 — ", "Available now: subscribers per value tier — ")
-                          + ("；" if self.lang == "zh" else "; ").join(counts)]
-        if "high_risk_list" in allowed:
-            rows, error = self.call("high_risk_list", {"value_tier": s.value_tier, "region": s.region, "top_n": 5})
-            if rows:
-                self.data["high_risk"] = [r.get("subscriber_id") for r in rows]
-                lines += ["", self.t("现在可以看的：高危名单（前 5 位，按预计损失）",
-                                     "Available now: the high-risk list (top 5 by expected loss)")]
-                lines += high_risk_table(rows, self.lang)
-        if not {"find_subscribers", "high_risk_list"} & allowed:
-            lines += ["", self.t("你的角色现在可以问手册里的问题。", "With your role you can ask playbook questions now.")]
-        return "\n".join(lines)
+        """A supervisor's report question: the interpreted spec, the table, the definitions, a chart."""
+        from assistant.offline_reports import answer_report
 
-    def not_yet(self, intent: Intent, what_zh: str, what_en: str) -> str:
-        """A later feature: say so plainly, offer playbook Q&A, and start on the topic if one was named."""
-        topic = intent.slots.scenario
-        return not_yet_text(self.lang, what_zh, what_en, name_of(SCENARIO_NAMES, topic, self.lang) if topic else None,
-                            self.basis(topic))
+        text, data = answer_report(self.kit, self.req.question, self.lang, self.allowed())
+        self.data.update(data)
+        return text
 
     def do_quiz(self, intent: Intent) -> str:
-        """Quizzes come later: say so and offer playbook questions instead."""
-        return self.not_yet(intent, "测验", "Quizzes aren't")
+        """A quiz from the playbooks: start one, or grade the answer to the open one."""
+        return quiz_turn(self, intent)
 
     def do_roleplay(self, intent: Intent) -> str:
-        """Role-play comes later: say so and offer the playbooks instead."""
-        return self.not_yet(intent, "角色扮演练习", "Role-play practice isn't")
+        """Start a practice call with a simulated customer (later turns go to assistant/offline_roleplay.py)."""
+        from assistant.offline_roleplay import start_roleplay
+
+        answer = start_roleplay(self.req, intent.slots.scenario)
+        self.data.update(answer.data)
+        return answer.text
 
     def do_help(self, intent: Intent) -> str:
         """What this role can do here, from the tools it may use."""

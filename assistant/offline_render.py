@@ -29,9 +29,19 @@ CAPABILITIES = {
                           "draft a cited call script, e.g. \"call script for renewal\""),
     "high_risk_list": ("列出最值得挽留的客户，如「本月高危客户有哪些」",
                        "list the subscribers most worth retaining, e.g. \"who is at risk in Guangdong, high value\""),
-    "segment_snapshot": ("分析你附上的模拟客户快照（--subscriber-json）",
-                         "work on a synthetic snapshot you attach (--subscriber-json)"),
+    "segment_snapshot": ("分析你附上的模拟客户快照（--subscriber-json），或你描述的客户情况",
+                         "work on a synthetic snapshot you attach (--subscriber-json) or a customer you describe"),
+    "run_report": ("生成报表和图表，如「上季度各价值等级的流失率」", "build reports and charts, e.g. \"churn rate by value "
+                   "tier last quarter\""),
+    "training_quiz": ("出题考你，如「考考我成本上限」", "quiz you on the playbooks, e.g. \"quiz me on cost caps\""),
+    "training_lesson": ("讲解场景要点（retention train lesson renewal）", "walk through a scenario lesson "
+                        "(retention train lesson renewal)"),
+    # Role-play needs no tool of its own: it is offered to every role that may draft scripts.
+    "draft_call_script#practice": ("陪你练习：我扮演要离网的客户，结束后按手册打分，如「陪我练习续约」",
+                                   "practise a call: I play a churning customer and grade you, e.g. \"role-play a "
+                                   "renewal call\""),
 }
+LATER: dict[str, tuple[str, str]] = {}  # features announced for a later version, by name
 
 
 def explain_error(tool: str, error: str, role: str, lang: str) -> str:
@@ -65,22 +75,12 @@ def explain_error(tool: str, error: str, role: str, lang: str) -> str:
 def capabilities_text(lang: str, role: str, allowed: set[str]) -> str:
     """The help answer: what this role can do, from the tools it may run."""
     lines = [pick(lang, f"我可以（当前角色：{role}）：", f"I can ({role} role):")]
-    lines += [f"- {pick(lang, *CAPABILITIES[name])}" for name in CAPABILITIES if name in allowed]
-    lines.append(pick(lang, "- 报表、测验和角色扮演会在后续版本提供。", "- Reports, quizzes and role-play come in a later version."))
+    lines += [f"- {pick(lang, *text)}" for name, text in CAPABILITIES.items() if name.split("#")[0] in allowed]
+    later = [pick(lang, *v) for v in LATER.values()]
+    if later:
+        lines.append(pick(lang, f"- {'、'.join(later)}会在后续版本提供。", f"- {', '.join(later)} come in a later version."))
     names = [name_of(TOOL_NAMES, n, lang) for n in sorted(allowed)]
     return "\n".join(lines + [pick(lang, "可用工具：", "Tools: ") + ("、" if lang == "zh" else ", ").join(names)])
-
-
-def not_yet_text(lang: str, what_zh: str, what_en: str, topic: str | None, said: list[str]) -> str:
-    """A later feature, said plainly, with playbook Q&A offered instead (and cited sentences on the topic)."""
-    lines = [pick(lang, f"{what_zh}在这个版本还没有提供。", f"{what_en} available yet in this version."),
-             pick(lang, "现在可以问手册里的问题，我会摘出要点并注明出处，例如「沉默客户多少天派单？」",
-                  "You can ask playbook questions now; I'll summarise the answer with citations, e.g. "
-                  "\"what does the playbook say about port-out?\"")]
-    if said:
-        lines += ["", pick(lang, f"先看看手册里关于{topic}的要点：", f"Meanwhile, the playbook on {topic}:")]
-        lines += [f"- {x}" for x in said]
-    return "\n".join(lines)
 
 
 def pick(lang: str, zh: str, en: str) -> str:

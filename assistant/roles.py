@@ -11,13 +11,16 @@ ROLE_TOOLS: dict[str, set[str]] = {
     "agent": {
         "search_playbooks", "get_subscriber", "find_subscribers", "segment_snapshot", "churn_risk",
         "recommend_offers", "draft_call_script", "draft_offer_messages", "high_risk_list",
+        "training_lesson", "training_quiz",
     },
     "supervisor": {
         "search_playbooks", "get_subscriber", "find_subscribers", "segment_snapshot", "churn_risk",
-        "recommend_offers", "draft_call_script", "draft_offer_messages", "high_risk_list",
+        "recommend_offers", "draft_call_script", "draft_offer_messages", "high_risk_list", "run_report",
+        "training_lesson", "training_quiz", "roleplay_sessions",
     },
     # Trainees practise on playbooks and synthetic snapshots they supply, never on real records.
-    "trainee": {"search_playbooks", "segment_snapshot", "recommend_offers", "draft_call_script"},
+    "trainee": {"search_playbooks", "segment_snapshot", "recommend_offers", "draft_call_script",
+                "training_lesson", "training_quiz"},
     "admin": set(),  # filled below: everything
 }
 

@@ -65,6 +65,27 @@ class Services:
             url = f"sqlite:///{(self.settings.data_dir / 'assistant.sqlite').resolve()}"
         return ConversationStore(url)
 
+    @cached_property
+    def outcome_log(self) -> Any:
+        """Retention contacts (same database as the conversations); tied to the store for offer budgets."""
+        from tools.outcomes import OutcomeLog, default_database_url, register_outcome_log
+
+        url = self.settings.database_url
+        if not url:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            url = default_database_url(self.settings.data_dir)
+        log = OutcomeLog(url)
+        register_outcome_log(self.store, log)
+        return log
+
+    @cached_property
+    def report_engine(self) -> Any:
+        """Supervisor reports over the store, its history, the outcome log and `<data_dir>/scores.parquet`."""
+        from tools.reports.engine import ReportEngine
+
+        return ReportEngine(self.store, outcome_log=self.outcome_log,
+                            scores_path=self.settings.data_dir / "scores.parquet", policy=self.policy)
+
     def ensure_knowledge(self) -> None:
         """Ingest the configured playbook folders if the knowledge base is empty."""
         if self.knowledge.manifest.chunk_count() == 0:

@@ -186,6 +186,26 @@ def _script(services: Any, args: ScriptArgs, turn: Any) -> tuple[Any, list[Citat
     return script, citations
 
 
+class MessagesArgs(OfferArgs):
+    """Arguments of draft_offer_messages."""
+
+    channels: list[Literal["sms", "email", "call"]] = Field(
+        default_factory=lambda: ["sms", "call"], min_length=1, description="Which wordings to draft.")
+    lang: Literal["zh", "en"] = "zh"
+    max_offers: int = Field(1, ge=1, le=3, description="Draft for the first N offers of the plan.")
+
+
+def _messages(services: Any, args: MessagesArgs, turn: Any) -> tuple[Any, list[Citation]]:
+    from tools.drafts import draft_offer_messages
+
+    inputs, facts = _offer_context(services, args, turn)
+    plan = _plan(services, args, inputs, scenario=args.scenario)
+    drafts = [{"measure_code": offer.measure_code, "title": offer.title_zh if args.lang == "zh" else offer.title_en,
+               "drafts": draft_offer_messages(offer, facts, args.lang, channels=tuple(args.channels))}
+              for offer in plan.offers[: args.max_offers]]
+    return {"scenario": plan.scenario, "messages": drafts}, [c for o in plan.offers[: args.max_offers] for c in o.citations]
+
+
 TOOL_SPECS: dict[str, ToolSpec] = {
     spec.name: spec
     for spec in [
@@ -242,5 +262,19 @@ TOOL_SPECS: dict[str, ToolSpec] = {
             "what not to say or promise.",
             ScriptArgs, _script,
         ),
+        ToolSpec(
+            "draft_offer_messages",
+            "Customer-facing wording (SMS, e-mail, in-call lines) for the top offer(s) of a subscriber's "
+            "offer plan, personalised with their facts and within the budget rules; the SMS stays within "
+            "one message where possible.",
+            MessagesArgs, _messages,
+        ),
     ]
 }
+
+# Capabilities with their own modules register here (imported last: they use ToolSpec above).
+from assistant.tool_specs_reports import REPORT_TOOL_SPECS  # noqa: E402
+from assistant.tool_specs_roleplay import ROLEPLAY_TOOL_SPECS  # noqa: E402
+from assistant.tool_specs_training import TRAINING_TOOL_SPECS  # noqa: E402
+
+TOOL_SPECS.update({spec.name: spec for spec in [*REPORT_TOOL_SPECS, *TRAINING_TOOL_SPECS, *ROLEPLAY_TOOL_SPECS]})

@@ -316,7 +316,7 @@ def iter_scores(
 def score_all(store: Any, model_dir: Path, out_path: Path, policy: Policy | None = None,
               chunk_size: int = SCORE_CHUNK, progress: bool = True,
               threads: int | None = None) -> ChurnScoreReport:
-    """Score every subscriber into a Parquet file: id, probability, band, ARPU, expected loss."""
+    """Score every subscriber into a Parquet file: id, probability, band, ARPU, expected loss, segments."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -347,6 +347,9 @@ def score_all(store: Any, model_dir: Path, out_path: Path, policy: Policy | None
             writer.close()
     if writer is None:
         raise InvalidInput("the subscriber store is empty: nothing to score")
+    from tools.segment_frame import add_segments_to_scores  # reports and dispatch read these columns
+
+    add_segments_to_scores(tmp, store, policy, model.metadata.get("low_min_probability"))
     tmp.replace(out_path)
     return ChurnScoreReport(out=str(out_path), rows=rows, model=model.kind,
                             seconds=round(time.perf_counter() - started, 2),

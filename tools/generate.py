@@ -7,6 +7,11 @@ brings forwarding to competitors, competitor-hotline calls, complaints and silen
 (short tenure, contract ending, arrears, prepaid, social channel, 2G handset, students) add to it,
 and unobserved noise keeps a good model around ROC-AUC 0.85 rather than 1.0.
 
+Each chunk also gets a year of retention history (`tools.generate_history`): monthly work orders by
+the 6.5 dispatch rules and no-repeat windows, the contacts that answered them (channels, results whose
+odds depend on risk and offer, costs within the tier caps), the subscribers who left during the window
+(`leavers`, for churn rate over time) and a `churn_date` for every labelled churner.
+
 Data is generated in chunks of `CHUNK` subscribers, each from its own seeded stream, so a
 million rows stream to Parquet with bounded memory and the same seed always gives the same rows.
 """
@@ -24,7 +29,10 @@ import pandas as pd
 from pydantic import BaseModel
 
 from tools.errors import InvalidInput
-from tools.subscriber_schema import LABEL_COLUMN, SUBSCRIBER_COLUMNS, USAGE_COLUMNS, conform
+from tools.policy import Policy, load_policy
+from tools.subscriber_schema import LABEL_COLUMN, SUBSCRIBER_COLUMNS, TABLES, USAGE_COLUMNS, conform
+
+HISTORY_TABLES = ("dispatches", "outcomes", "leavers")
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,9 @@ class GenerateReport(BaseModel):
 
     rows: int
     usage_rows: int
+    dispatch_rows: int = 0
+    outcome_rows: int = 0
+    leaver_rows: int = 0
     churn_rate: float
     seed: int
     months: int
@@ -107,7 +118,8 @@ def _groups(rng: np.random.Generator, n: int, start: int) -> tuple[np.ndarray, n
     return names, size, has_guarantee
 
 
-def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) -> dict[str, pd.DataFrame]:
+def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date,
+           policy: Policy | None = None) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng([seed, index])
     u = rng.random
 
@@ -250,6 +262,7 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
         + rng.normal(0, 0.6, n)
     )
     churned = u(n) < _sigmoid(logit)
+    churn_date = np.where(churned, as_of_ts + pd.to_timedelta(rng.integers(1, 91, n), unit="D"), pd.NaT)
 
     vip = np.select([last3 > 320, last3 > 200, last3 > 130], ["diamond", "gold", "silver"], "none")
     agents = pd.Series(rng.integers(1, 400, n)).astype(str).str.zfill(4).radd("AG").to_numpy()
@@ -276,7 +289,7 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
         "arpu_month": arpu[:, -1].round(2), "arpu_3m_avg": last3.round(2), "mou_month": mou[:, -1].round(1),
         "sms_month": sms[:, -1].astype(float), "data_mb_month": data_mb[:, -1].round(1),
         "fwd_offnet_share_pct": fwd_share[:, -1].round(2), "snapshot_date": as_of_ts,
-        LABEL_COLUMN: churned,
+        LABEL_COLUMN: churned, "churn_date": churn_date,
     })
     mask = alive.ravel()
     labels = np.array(_month_labels(as_of, months), dtype=object)
@@ -291,28 +304,54 @@ def _chunk(seed: int, index: int, n: int, start: int, months: int, as_of: date) 
         "competitor_hotline_calls": hotline_calls.ravel()[mask], "complaints": complaints.ravel()[mask],
         "suspensions": suspensions.ravel()[mask], "billed_amount": billed.ravel()[mask].round(2),
     })
-    return {
-        "subscribers": conform(subscribers, SUBSCRIBER_COLUMNS),
-        "usage": conform(usage, USAGE_COLUMNS),
-    }
+    subscribers = conform(subscribers, SUBSCRIBER_COLUMNS)
+    usage = conform(usage, USAGE_COLUMNS)
+    ctx = dict(n=n, months=months, as_of=as_of, labels=labels, arpu=arpu, mou=mou, alive=alive, ramp=ramp,
+               static=static, severity=severity * disengaged, has_contract=has_contract, end_days=end_days,
+               region_index=reg, is_student=is_student, ids=ids, churned=churned, tenure=tenure, start=start,
+               brand=brand, region=region, city=city, channel=channel, payment_type=payment_type,
+               plan_id=plan_id, plan_type=plan_type, last3=np.nan_to_num(last3), propensity=_sigmoid(logit))
+    tables = _history(rng, ctx, subscribers, usage, policy or load_policy())
+    return {"subscribers": subscribers, "usage": usage, **tables}
+
+
+def _history(rng: np.random.Generator, ctx: dict, subscribers: pd.DataFrame, usage: pd.DataFrame,
+             policy: Policy) -> dict[str, pd.DataFrame]:
+    """Dispatch, outcome and leaver rows of a chunk; costs stay within the rules' tier caps (3.1)."""
+    from tools.generate_history import history
+    from tools.rules import monthly_cap
+    from tools.segment_frame import segment_frame
+
+    spends = np.sort(subscribers["cumulative_spend"].dropna().to_numpy(dtype="float64"))
+    avg = float(subscribers["arpu_3m_avg"].mean())
+    seg = segment_frame(subscribers, usage, avg, spends, policy)
+    tier = seg["value_tier"].to_numpy(dtype=object)
+    arpu3 = subscribers["arpu_3m_avg"].to_numpy(dtype="float64", na_value=0.0)
+    ratio = {name: monthly_cap(name, 1.0, policy, 1) for name in ("high", "medium", "group", "low")}
+    cap = np.array([ratio[t] for t in tier]) * arpu3  # per line: a work order is for one subscriber
+    tables = history(rng, {**ctx, "tier": tier, "monthly_cap": np.round(cap, 2)}, policy)
+    return {name: conform(tables[name], TABLES[name], keep_extras=False) for name in HISTORY_TABLES}
 
 
 def iter_generate(
-    rows: int, seed: int, months: int = 12, as_of: date | None = None, chunk: int = CHUNK
+    rows: int, seed: int, months: int = 12, as_of: date | None = None, chunk: int = CHUNK,
+    policy: Policy | None = None,
 ) -> Iterator[dict[str, pd.DataFrame]]:
     """Yield the generated tables chunk by chunk (same seed and chunk size → same rows)."""
     if rows < 1 or months < 3 or months > 36:
         raise InvalidInput("rows must be >= 1 and months between 3 and 36")
     as_of = as_of or DEFAULT_AS_OF
+    policy = policy or load_policy()
     for index, start in enumerate(range(0, rows, chunk)):
-        yield _chunk(seed, index, min(chunk, rows - start), start, months, as_of)
+        yield _chunk(seed, index, min(chunk, rows - start), start, months, as_of, policy)
 
 
 def generate(rows: int, seed: int, months: int = 12, as_of: date | None = None) -> dict[str, pd.DataFrame]:
     """Generate `rows` subscribers with `months` of usage and the churn label, in memory."""
     parts = list(iter_generate(rows, seed, months, as_of))
     return {
-        name: pd.concat([p[name] for p in parts], ignore_index=True) for name in ("subscribers", "usage")
+        name: pd.concat([p[name] for p in parts], ignore_index=True)
+        for name in ("subscribers", "usage", *HISTORY_TABLES)
     }
 
 
@@ -324,19 +363,24 @@ def write_generated(
 
     started = time.perf_counter()
     churned = usage_rows = 0
+    counts = dict.fromkeys(HISTORY_TABLES, 0)
     with store.batch_writer() as writer, tqdm(
         total=rows, unit="sub", desc="generating", disable=not progress, unit_scale=True
     ) as bar:
         for part in iter_generate(rows, seed, months, as_of):
             writer.append("subscribers", part["subscribers"])
             writer.append("usage", part["usage"])
+            for name in HISTORY_TABLES:
+                writer.append(name, part[name])
+                counts[name] += len(part[name])
             churned += int(part["subscribers"][LABEL_COLUMN].sum())
             usage_rows += len(part["usage"])
             bar.update(len(part["subscribers"]))
     report = GenerateReport(
-        rows=rows, usage_rows=usage_rows, churn_rate=round(churned / rows, 4), seed=seed,
+        rows=rows, usage_rows=usage_rows, dispatch_rows=counts["dispatches"], outcome_rows=counts["outcomes"],
+        leaver_rows=counts["leavers"], churn_rate=round(churned / rows, 4), seed=seed,
         months=months, as_of=as_of or DEFAULT_AS_OF,
-        files={t: store.path(t) for t in ("subscribers", "usage", "dispatches", "outcomes")},
+        files={t: store.path(t) for t in TABLES},
         seconds=round(time.perf_counter() - started, 2),
     )
     log.info("generated %d subscribers, churn rate %.3f", rows, report.churn_rate)

@@ -50,10 +50,26 @@ def history_from_records(
     return SpendHistory(spent_total=round(total, 2), spent_this_month=round(month, 2), recent_dispatches=recent)
 
 
-def load_history(store: Any, subscriber_id: str, as_of: date) -> SpendHistory:
-    """The subscriber's spend and recent dispatches from the store's dispatch and outcome tables."""
+def load_history(store: Any, subscriber_id: str, as_of: date, outcome_log: Any = None) -> SpendHistory:
+    """The subscriber's spend and recent dispatches: the store's dispatch and outcome tables plus the
+    contacts of the outcome log (`outcome_log`, else the log registered for the store, see
+    `tools.outcomes.outcome_log_for`).
+
+    A logged contact dated after the data's reference date `as_of` counts as spent in the `as_of`
+    month: the data lags reality, the money is gone either way, so stale data never frees budget.
+    """
     tables = {name: _records(store, name, subscriber_id) for name in ("dispatches", "outcomes")}
-    return history_from_records(tables["dispatches"], tables["outcomes"], as_of)
+    logged = _logged(store, subscriber_id, as_of, outcome_log)
+    return history_from_records(tables["dispatches"], [*tables["outcomes"], *logged], as_of)
+
+
+def _logged(store: Any, subscriber_id: str, as_of: date, outcome_log: Any) -> list[DispatchRecord]:
+    from tools.outcomes import outcome_log_for
+
+    log = outcome_log if outcome_log is not None else outcome_log_for(store)
+    if log is None:
+        return []
+    return [r.model_copy(update={"date": min(r.date, as_of)}) for r in log.records_for(str(subscriber_id))]
 
 
 def _records(store: Any, table: str, subscriber_id: str) -> list[DispatchRecord]:

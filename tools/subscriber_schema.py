@@ -78,6 +78,7 @@ SUBSCRIBER_COLUMNS: dict[str, str] = {
     "fwd_offnet_share_pct": "float64",
     "snapshot_date": "datetime64[ms]",  # the "as of" date of this row
     LABEL_COLUMN: "boolean",  # churned in the 3 months after snapshot_date; <NA> = unknown
+    "churn_date": "datetime64[ms]",  # the day a labelled churner left (after snapshot_date); NaT otherwise
 }
 
 # Long format: one row per subscriber and month ("YYYY-MM").
@@ -99,22 +100,56 @@ USAGE_COLUMNS: dict[str, str] = {
     "billed_amount": "float64",
 }
 
-# Retention work orders sent (派单) and what came of them.
+# Retention work orders sent (派单): one row per subscriber, trigger and month (domain.md 6.5).
+DISPATCH_TRIGGERS = ("renewal", "high_risk", "medium_risk", "revenue_drop", "zero_voice")
 DISPATCH_COLUMNS: dict[str, str] = {
+    "dispatch_id": "string",
     "subscriber_id": "string",
     "date": "datetime64[ms]",
-    "scenario": "string",
+    "month": "string",  # "YYYY-MM" of `date`
+    "trigger": "string",  # DISPATCH_TRIGGERS: the 6.5 rule that selected the subscriber
+    "scenario": "string",  # tools.schemas.Scenario: how the contact is worked
+    "agent_team": "string",
+    "agent_id": "string",
+    "channel": "string",  # planned contact channel (CONTACT_CHANNELS)
     "measure_codes": "string",  # comma-separated measure codes, e.g. "RM001,RS002"
-    "cost": "float64",
-    "result": "string",  # pending | contacted | unreachable | ...
+    "cost": "float64",  # retention money committed (yuan)
+    "result": "string",  # pending | contacted | unreachable
 }
+# Retention contacts and their results (the history part of the outcome log, tools/outcomes.py).
+CONTACT_CHANNELS = ("outbound_call", "sms", "store", "app", "wechat", "home_visit", "email")
+CONTACT_RESULTS = ("retained", "renewed", "declined", "no_answer", "callback")
 OUTCOME_COLUMNS: dict[str, str] = {
+    "outcome_id": "string",
+    "dispatch_id": "string",  # the work order this contact answers; <NA> for walk-ins and calls in
     "subscriber_id": "string",
-    "date": "datetime64[ms]",
+    "date": "datetime64[ms]",  # contact time
     "scenario": "string",
+    "agent_team": "string",
+    "agent_id": "string",
+    "channel": "string",  # CONTACT_CHANNELS
     "measure_codes": "string",
     "cost": "float64",
-    "result": "string",  # retained | churned | downgraded | refused | ...
+    "result": "string",  # CONTACT_RESULTS
+    "reason": "string",  # free text, phone and ID numbers masked
+}
+# Subscribers who left during the history window (no usage rows): what the churn rate over time counts.
+LEAVER_COLUMNS: dict[str, str] = {
+    "subscriber_id": "string",
+    "brand": "string",
+    "region": "string",
+    "city": "string",
+    "channel": "string",
+    "payment_type": "string",
+    "plan_id": "string",
+    "plan_type": "string",
+    "activation_date": "datetime64[ms]",
+    "tenure_months": "Int64",  # at the churn date
+    "arpu_3m_avg": "float64",  # the last three months before leaving
+    "value_tier": "string",  # segmentation last known before leaving
+    "lifecycle_stage": "string",
+    "risk_label": "string",
+    "churn_date": "datetime64[ms]",
 }
 
 TABLES: dict[str, dict[str, str]] = {
@@ -122,6 +157,7 @@ TABLES: dict[str, dict[str, str]] = {
     "usage": USAGE_COLUMNS,
     "dispatches": DISPATCH_COLUMNS,
     "outcomes": OUTCOME_COLUMNS,
+    "leavers": LEAVER_COLUMNS,
 }
 
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -270,6 +306,7 @@ class Subscriber(BaseModel):
     fwd_offnet_share_pct: float | None = None
     snapshot_date: date | None = None
     churned_next_3m: bool | None = Field(None, description="Label: churned within 3 months.")
+    churn_date: date | None = Field(None, description="When a labelled churner left, if known.")
     extras: dict[str, int | float | str | bool | None] = Field(
         default_factory=dict, description="Imported model features (x_ columns)."
     )
@@ -436,3 +473,17 @@ def _clip(value: float | None, low: float | None, high: float | None) -> float |
     if high is not None:
         value = min(high, value)
     return value
+
+
+# --- free text ----------------------------------------------------------------------------------
+
+# The same rules as assistant/privacy.py (tools may not import assistant): mobile numbers with an
+# optional +86 and separators, and 18-digit resident ID numbers (IDs first: they contain phone-like runs).
+_TEXT_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_TEXT_ID = re.compile(r"(?<![\dA-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![\dA-Za-z])")
+
+
+def mask_free_text(text: str) -> str:
+    """Mask every mobile and ID number inside free text (notes, reasons) before it is stored or logged."""
+    text = _TEXT_ID.sub(lambda m: f"{m.group(1)[:3]}***********{m.group(3)[-1]}", str(text))
+    return _TEXT_PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

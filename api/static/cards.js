@@ -4,6 +4,7 @@
 import { renderChart } from "./chart.js";
 import { h, money, percent, s } from "./dom.js";
 import { lang, t } from "./i18n.js";
+import { reportBlock } from "./report.js";
 
 function label(value) {
   if (value === null || value === undefined) return "—";
@@ -180,6 +181,8 @@ export function renderData(data, { chip, onFocus }) {
   if (script) parts.push(script);
   const table = highRiskTable(data.high_risk, onFocus);
   if (table) parts.push(table);
+  const report = reportBlock(data.report);
+  if (report) parts.push(report);
   if (data.chart) {
     const chart = renderChart(data.chart);
     if (chart) parts.push(chart);

@@ -1,4 +1,4 @@
-// A small SVG chart for report answers: data.chart = {type: "bar" | "line" | "hbar", labels, series, title?}.
+// A small SVG chart for report answers: data.chart = {type: "bar" | "stacked" | "line" | "hbar", labels, series, title?}.
 
 import { h, s } from "./dom.js";
 
@@ -76,8 +76,11 @@ export function renderChart(chart) {
   const series = normalizeSeries(chart?.series).filter((x) => x.values.length);
   if (!labels.length || !series.length) return null;
   if (chart.type === "hbar") return horizontalBars(chart, labels, series[0]);
-  const type = chart.type === "line" ? "line" : "bar";
-  const values = series.flatMap((x) => x.values.filter(Number.isFinite));
+  const type = chart.type === "line" ? "line" : chart.type === "stacked" ? "stacked" : "bar";
+  const values = type === "stacked" // a stack is as tall as its positive parts together
+    ? labels.map((_, i) => series.reduce((sum, x) => sum + Math.max(0, Number.isFinite(x.values[i]) ? x.values[i] : 0), 0))
+    : series.flatMap((x) => x.values.filter(Number.isFinite));
+  const stackBase = labels.map(() => 0);
   const min = Math.min(0, ...values);
   const max = niceMax(Math.max(...values, 0));
   const plotW = W - M.left - M.right;
@@ -104,7 +107,18 @@ export function renderChart(chart) {
   });
   series.forEach((ser, si) => {
     const color = PALETTE[si % PALETTE.length];
-    if (type === "bar") {
+    if (type === "stacked") {
+      const bw = band * 0.7;
+      ser.values.forEach((v, i) => {
+        if (!Number.isFinite(v) || v <= 0 || i >= labels.length) return;
+        const top = y(stackBase[i] + v);
+        svg.append(s("rect", {
+          x: M.left + band * i + (band - bw) / 2, y: top, width: Math.max(1, bw), height: Math.max(1, y(stackBase[i]) - top),
+          fill: color, class: "bar",
+        }, s("title", {}, `${labels[i]}${ser.name ? " · " + ser.name : ""}: ${fmt(v)}`)));
+        stackBase[i] += v;
+      });
+    } else if (type === "bar") {
       const gap = band * 0.2;
       const bw = (band - gap) / series.length;
       ser.values.forEach((v, i) => {

@@ -234,3 +234,52 @@ def test_a_wrong_key_reopens_the_key_dialog_with_the_reason(page, live_url):
     assert "invalid" in error.inner_text().lower()
     page.click("#key-clear")
     assert page.evaluate("localStorage.getItem('retention.apiKey')") is None
+
+
+def test_practice_view_plays_a_call_and_shows_the_graded_rubric(page, live_url, keys):
+    import yaml
+
+    doc = Path(__file__).resolve().parents[1] / "data" / "transcripts" / "renewal-en-2-flawed.yaml"
+    lines = [t["text"] for t in yaml.safe_load(doc.read_text(encoding="utf-8"))["turns"] if t["speaker"] == "trainee"]
+    sign_in(page, live_url, keys["trainee"], role="trainee")
+    page.click("#practice-button")
+    page.locator("#practice-dialog").wait_for(state="visible")
+    assert page.locator("#practice-scenario option").count() == 8  # random + the seven scenarios
+    page.select_option("#practice-scenario", "renewal")
+    page.select_option("#practice-lang", "en")
+    page.fill("#practice-seed", "2")
+    page.click("#practice-start")
+    customer = page.locator(".practice-line.customer")
+    customer.first.wait_for()
+    assert customer.first.inner_text().endswith("Hello? Who's this?")
+    assert "450" in page.locator("#practice-card").inner_text()  # the persona's real total cap
+    for line in lines:
+        count = page.locator(".practice-line").count()
+        page.fill("#practice-input", line)
+        page.press("#practice-input", "Enter")
+        page.wait_for_function("(n) => document.querySelectorAll('.practice-line').length === n", arg=count + 2)
+        if page.locator("#practice-status").is_visible():
+            break
+    assert page.locator(".practice-line.trainee").count() == len(lines)
+    page.click("#practice-finish")
+    grade = page.locator("#practice-grade")
+    grade.wait_for(state="visible")
+    assert float(page.locator("#practice-total").inner_text()) < 100
+    verification = grade.locator(".practice-criterion[data-code='verification']")
+    assert verification.get_attribute("data-status") == "missed"
+    assert "missing_verification" in verification.inner_text()
+    offer = grade.locator(".practice-criterion[data-code='offer']")
+    assert "store-value" in offer.locator(".practice-evidence").first.inner_text()
+    cite = offer.locator(".practice-cite").first
+    cite.locator("summary").click()
+    assert len(cite.locator("p").inner_text()) > 30  # the playbook passage the criterion rests on
+    assert page.locator(".practice-plan li").count() >= 1
+    page.screenshot(path=str(SHOTS / "practice-graded.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => { const d = document.getElementById('practice-dialog');"
+                         " return d.scrollWidth <= d.clientWidth + 1; }")
+    page.locator("#practice-log").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "practice-narrow.png"))
+    page.click("#practice-close")
+    page.locator("#practice-dialog").wait_for(state="hidden")

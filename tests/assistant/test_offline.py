@@ -294,31 +294,26 @@ def test_offline_who_is_at_risk_applies_region_and_tier(assistant):
     assert "filters: high value, 广东" in reply.answer
 
 
-@pytest.mark.parametrize(("question", "expected"), [
-    ("各价值层级的离网率", "这个版本还不能生成报表"),
-    ("churn rate by value tier this quarter", "Reports aren't available yet in this version"),
-    ("考考我", "测验在这个版本还没有提供"),
-    ("quiz me", "Quizzes aren't available yet in this version."),
-    ("陪我练习", "角色扮演练习在这个版本还没有提供"),
-    ("role-play a churning customer", "Role-play practice isn't available yet in this version."),
-])
-def test_offline_later_features_are_stated_plainly(assistant, offline_data, question, expected):
-    reply = assistant.ask(question)
-    assert expected in reply.answer
-    check_citations(reply, offline_data["kb"])
-
-
-def test_offline_report_points_to_what_exists_now(assistant):
-    reply = assistant.ask("各价值层级的离网率")
-    assert "现在可以看的" in reply.answer and reply.data.get("segment_counts")
-    assert sum(int(c.split()[-1]) for c in reply.data["segment_counts"]) == 500
+@pytest.mark.parametrize(("question", "label"), [("各价值层级的离网率", "**理解为：**"),
+                                               ("churn rate by value tier this quarter", "**Interpreted as:**")])
+def test_offline_report_question_answers_with_a_table_for_supervisors(assistant, question, label):
+    reply = assistant.ask(question, role="supervisor")
+    assert reply.answer.startswith(label) and ("run_report", True) in tools(reply)
+    report = reply.data["report"]
+    assert report["spec"]["metrics"] == ["churn_rate"] and report["spec"]["dimensions"] == ["value_tier"]
+    assert report["columns"] == ["value_tier", "churn_rate"] and report["rows"]
+    assert "|---|" in reply.answer.replace(" ", "") or "---:" in reply.answer
+    denied = assistant.ask(question, role="agent")
+    assert "run_report" not in [name for name, _ in tools(denied)]
+    assert "班组长" in denied.answer or "supervisors" in denied.answer
 
 
 @pytest.mark.parametrize(("role", "present", "absent"), [
-    ("agent", "本月高危客户有哪些", None), ("trainee", "沉默客户多少天派单", "本月高危客户有哪些"),
+    ("agent", "本月高危客户有哪些", "各价值等级的流失率"), ("trainee", "考考我", "本月高危客户有哪些"),
+    ("supervisor", "各价值等级的流失率", None),
 ])
 def test_offline_help_lists_what_the_role_may_do(assistant, role, present, absent):
     reply = assistant.ask("你能做什么", role=role)
-    assert present in reply.answer and "后续版本" in reply.answer
+    assert present in reply.answer and "陪我练习" in reply.answer and "后续版本" not in reply.answer
     if absent:
         assert absent not in reply.answer

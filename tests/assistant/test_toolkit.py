@@ -92,3 +92,19 @@ def test_domain_errors_come_back_as_results_and_numbers_are_masked(services):
 
 def test_short_ids_are_stable_prefixes():
     assert short_id("6b1f4a52-3c1e-4b8e-9a55-1f0c2d7e9a10") == "6b1f4a52"
+
+
+def test_offer_messages_are_drafted_for_the_plan_and_masked(services):
+    kit = _toolkit(services)
+    sid = services.store.find(limit=1).items[0].subscriber_id
+    result = kit.execute("draft_offer_messages", {"subscriber": sid, "channels": ["sms", "call"], "lang": "zh"})
+    assert result.ok, result.content
+    value = kit.turn.results["draft_offer_messages"]
+    plan = kit.execute("recommend_offers", {"subscriber": sid}).value
+    assert [m["measure_code"] for m in value["messages"]] == [o.measure_code for o in plan.offers[:1]]
+    for message in value["messages"]:
+        assert [d.channel for d in message["drafts"]] == ["sms", "call"]
+    raw = services.store.read_table("subscribers", ["subscriber_id", "msisdn"]).set_index("subscriber_id").loc[sid, "msisdn"]
+    assert raw not in result.content
+    refused = _toolkit(services, role="trainee").execute("draft_offer_messages", {"subscriber": sid})
+    assert not refused.ok

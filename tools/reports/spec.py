@@ -77,9 +77,9 @@ METRIC_DEFINITIONS: dict[Metric, dict[str, str]] = {
         "zh": "到达率 = 接触到的客户数（结果不是未接通）/ 派单客户数。",
     },
     Metric.silent_activation_rate: {
-        "en": "Silent activation rate: dispatched silent subscribers with any call, SMS or data afterwards / "
-              "dispatched silent subscribers.",
-        "zh": "沉默激活率 = 派单后有通话、短信或流量的沉默客户数 / 派单的沉默客户数。",
+        "en": "Silent activation rate: zero-voice (silent) subscribers dispatched in the period who call again "
+              "(at least 20 minutes) in the month after the work order / those dispatched.",
+        "zh": "沉默激活率 = 派单后次月恢复通话（不少于 20 分钟）的零通话（沉默）客户数 / 派单的沉默客户数。",
     },
     Metric.high_risk_count: {
         "en": "Number of in-network subscribers whose risk label is high.",
@@ -231,6 +231,8 @@ class ReportResult(BaseModel):
     as_of: dt.date | None = None  # the data's reference date the period was resolved against
     sql: str | None = None  # the parameterised SQL (placeholders only, never values)
     parser: Literal["offline", "llm", "spec"] = "spec"
+    notes: list[str] = Field(default_factory=list)  # assumptions made reading the question (nl parser)
+    unknown: list[str] = Field(default_factory=list)  # parts of the question that were not understood
 
 
 def valid_fields() -> dict[str, list[str]]:

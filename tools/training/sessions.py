@@ -1,0 +1,142 @@
+"""Role-play sessions, their transcripts and grades, kept for the trainee's supervisor.
+
+One row per session in the records database (SQLite by default, any SQLAlchemy URL at scale):
+who practised, which scenario and seed, the synthetic persona, the call state, the transcript and,
+once finished, the grade. `RoleplayStore.list(owner=None)` is the supervisor's view of everyone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, insert, select, update
+
+from tools.training.grading import RoleplayGrade, TranscriptTurn
+from tools.training.roleplay import Persona, RoleplayState
+
+metadata = MetaData()
+roleplay_sessions = Table(
+    "roleplay_sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(128), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("scenario", String(32), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("engine", String(16), nullable=False, default="scripted"),
+    Column("status", String(16), nullable=False, default="open"),  # open | finished
+    Column("outcome", String(16)),
+    Column("total", Float),
+    Column("turns", Integer, nullable=False, default=0),
+    Column("conversation_id", String(64), index=True),
+    Column("persona", Text, nullable=False),  # JSON Persona
+    Column("state", Text, nullable=False),  # JSON RoleplayState
+    Column("transcript", Text, nullable=False, default="[]"),  # JSON list of TranscriptTurn
+    Column("grade", Text),  # JSON RoleplayGrade
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+
+class RoleplaySummary(BaseModel):
+    """A session as the supervisor's list shows it."""
+
+    id: str
+    owner: str
+    role: str
+    scenario: str
+    seed: int
+    lang: Literal["zh", "en"]
+    engine: str
+    status: Literal["open", "finished"]
+    outcome: str | None = None
+    total: float | None = None
+    turns: int = 0
+    created_at: str
+    updated_at: str
+
+
+class RoleplayRecord(RoleplaySummary):
+    """A whole session: persona, call state, transcript and grade."""
+
+    conversation_id: str | None = None
+    persona: Persona
+    state: RoleplayState
+    transcript: list[TranscriptTurn] = Field(default_factory=list)
+    grade: RoleplayGrade | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dump(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps([v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value], ensure_ascii=False)
+
+
+class RoleplayStore:
+    """Create, read, update and list role-play sessions."""
+
+    def __init__(self, url: str):
+        self.engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA busy_timeout=5000")
+        metadata.create_all(self.engine)
+
+    def create(self, *, owner: str, role: str, persona: Persona, state: RoleplayState,
+               transcript: list[TranscriptTurn], engine: str = "scripted", conversation_id: str | None = None) -> str:
+        """Store a new open session; returns its id."""
+        sid, now = uuid.uuid4().hex, _now()
+        with self.engine.begin() as db:
+            db.execute(insert(roleplay_sessions).values(
+                id=sid, owner=owner, role=role, scenario=persona.scenario, seed=persona.seed, lang=persona.lang,
+                engine=engine, status="open", turns=0, conversation_id=conversation_id,
+                persona=_dump(persona), state=_dump(state), transcript=_dump(transcript),
+                created_at=now, updated_at=now))
+        return sid
+
+    def get(self, session_id: str) -> RoleplayRecord | None:
+        """One session, or None."""
+        with self.engine.connect() as db:
+            row = db.execute(select(roleplay_sessions).where(roleplay_sessions.c.id == session_id)).mappings().first()
+        if row is None:
+            return None
+        data = dict(row)
+        data["persona"] = json.loads(data["persona"])
+        data["state"] = json.loads(data["state"])
+        data["transcript"] = json.loads(data["transcript"] or "[]")
+        data["grade"] = json.loads(data["grade"]) if data["grade"] else None
+        return RoleplayRecord(**data)
+
+    def update(self, session_id: str, *, state: RoleplayState, transcript: list[TranscriptTurn],
+               engine: str | None = None, grade: RoleplayGrade | None = None) -> None:
+        """Save the call state and transcript (and the grade, which finishes the session)."""
+        trainee_turns = sum(1 for t in transcript if t.speaker == "trainee")
+        values: dict[str, Any] = {"state": _dump(state), "transcript": _dump(transcript), "turns": trainee_turns,
+                                  "outcome": state.outcome, "updated_at": _now()}
+        if engine:
+            values["engine"] = engine
+        if grade is not None:
+            values.update(grade=_dump(grade), total=grade.total, status="finished")
+        with self.engine.begin() as db:
+            db.execute(update(roleplay_sessions).where(roleplay_sessions.c.id == session_id).values(**values))
+
+    def list(self, owner: str | None = None, limit: int = 50, conversation_id: str | None = None) -> list[RoleplaySummary]:
+        """Sessions newest first: one owner's, or everyone's when `owner` is None."""
+        query = select(*[roleplay_sessions.c[name] for name in RoleplaySummary.model_fields])
+        if owner is not None:
+            query = query.where(roleplay_sessions.c.owner == owner)
+        if conversation_id is not None:
+            query = query.where(roleplay_sessions.c.conversation_id == conversation_id)
+        query = query.order_by(roleplay_sessions.c.updated_at.desc()).limit(limit)
+        with self.engine.connect() as db:
+            return [RoleplaySummary(**dict(r)) for r in db.execute(query).mappings()]
