@@ -9,6 +9,7 @@ identical. If the LLM fails and `llm_fallback_offline` is on, the offline engine
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Protocol
@@ -16,6 +17,7 @@ from typing import Any, AsyncIterator, Protocol
 from assistant.errors import LLMUnavailable
 from assistant.memory import Message
 from assistant.privacy import find_phones, mask_phone, mask_text
+from assistant.scheduler import FIRST, REST, PriorityGate
 from assistant.schemas import Reply, Role, StreamEvent
 from assistant.toolkit import Toolkit, Turn, short_id
 from knowledge.errors import RetentionError
@@ -68,6 +70,10 @@ class Assistant:
         self.services = services
         self._llm = llm_engine
         self._offline = offline_engine
+        # New questions' retrieval before others' composing. At least two slots: retrieval and DuckDB
+        # release the GIL, so two turns overlap well even when several workers share the cores.
+        workers = max(1, getattr(getattr(services, "settings", None), "api_workers", 1) or 1)
+        self.gate = PriorityGate(slots=max(2, (os.cpu_count() or 2) // workers))
 
     @property
     def offline(self) -> Engine:
@@ -98,10 +104,12 @@ class Assistant:
         owner: str = "local",
     ) -> Reply:
         """Answer one question in a conversation (created when the id is new or absent)."""
-        convo, request = self._prepare(question, role=role, conversation_id=conversation_id,
-                                       subscriber_id=subscriber_id, subscriber=subscriber, owner=owner)
-        engine_name, answer = self._run(request)
-        return self._finish(convo, request, engine_name, answer)
+        with self.gate.hold(REST):  # a whole answer at once: nothing is streamed early
+            convo, request = self._prepare(question, role=role, conversation_id=conversation_id,
+                                           subscriber_id=subscriber_id, subscriber=subscriber, owner=owner)
+            request.turn.priority = REST
+            engine_name, answer = self._run(request)
+            return self._finish(convo, request, engine_name, answer)
 
     def _prepare(
         self,
@@ -120,7 +128,7 @@ class Assistant:
         store = self.services.conversations
         convo = store.get_or_create(conversation_id, owner=owner, role=role)
         focus = subscriber_id or convo.focus_subscriber
-        turn = Turn(role=role, focus_subscriber=focus)
+        turn = Turn(role=role, focus_subscriber=focus, gate=self.gate, priority=FIRST)
         toolkit = Toolkit(self.services, turn)
         # Phone numbers typed by the user are resolved to a subscriber here, so that no full
         # number ever reaches the model or the conversation log.
@@ -155,9 +163,9 @@ class Assistant:
         import anyio
 
         try:
-            convo, request = await anyio.to_thread.run_sync(lambda: self._prepare(question, **kwargs))
+            convo, request = await anyio.to_thread.run_sync(lambda: self._gated(FIRST, self._prepare, question, **kwargs))
             llm, outcome = self.llm, {}
-            practice = await anyio.to_thread.run_sync(roleplay_answer, request)
+            practice = await anyio.to_thread.run_sync(self._gated, FIRST, roleplay_answer, request)
             if practice is not None:  # a practice call answers in the simulated customer's voice
                 outcome["engine"], outcome["answer"] = "offline", practice
             elif llm is not None and hasattr(llm, "astream"):
@@ -166,14 +174,17 @@ class Assistant:
             else:
                 async for event in self._stream_thread(request, outcome):
                     yield event
-            reply = await anyio.to_thread.run_sync(self._finish, convo, request, outcome["engine"], outcome["answer"])
+            reply = await anyio.to_thread.run_sync(
+                self._gated, REST, self._finish, convo, request, outcome["engine"], outcome["answer"])
         except RetentionError as exc:
             yield StreamEvent(event="error", data={"message": str(exc)})
             return
         if not outcome.get("streamed"):
             if not outcome.get("sources_sent"):
                 yield StreamEvent(event="citations", data=[c.model_dump() for c in reply.citations])
-            for token in re.findall(r"\S+\s*|\s+", reply.answer):
+            # The offline answer exists whole: send it line by line (a token event per word costs
+            # hundreds of writes per answer for nothing a reader could see).
+            for token in re.findall(r"[^\n]*\n|[^\n]+", reply.answer):
                 yield StreamEvent(event="token", data=token)
         yield StreamEvent(event="done", data=reply.model_dump(mode="json"))
 
@@ -190,7 +201,8 @@ class Assistant:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         request.turn.listener = lambda kind, data: loop.call_soon_threadsafe(queue.put_nowait, (kind, data))
-        task = asyncio.ensure_future(anyio.to_thread.run_sync(self._run, request))
+        task = asyncio.ensure_future(anyio.to_thread.run_sync(
+            lambda: self._gated(request.turn.priority, self._run, request)))
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -237,6 +249,11 @@ class Assistant:
             request.turn.passages.clear()
             answer = await anyio.to_thread.run_sync(self.offline.answer, request)
             outcome.update(engine="offline", answer=answer, streamed=False)
+
+    def _gated(self, priority: int, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run `fn` holding an engine slot at `priority` (see assistant/scheduler.py)."""
+        with self.gate.hold(priority):
+            return fn(*args, **kwargs)
 
     def _run(self, request: TurnInput) -> tuple[str, EngineAnswer]:
         practice = roleplay_answer(request)  # an open practice call, or a request to start one

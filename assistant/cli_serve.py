@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -26,6 +27,7 @@ def serve_app(host: str = "127.0.0.1", port: int = 8000, services: Any = None, w
         from assistant.services import Services
 
         (services or Services(settings)).ensure_knowledge()
+        os.environ["RETENTION_API_WORKERS"] = str(workers)  # each worker sizes its engine gate by it
         uvicorn.run("api.app:create_app", factory=True, workers=workers, **options)
         return
     uvicorn.run(create_app(settings, services=services), **options)

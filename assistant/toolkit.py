@@ -43,6 +43,14 @@ class Turn:
     # Called (from the engine's thread) with ("passages", [Citation]) and ("tool", ToolCallRecord) as
     # they happen, so a stream can send sources and tool events before the answer is composed.
     listener: Callable[[str, Any], None] | None = None
+    # The engine's CPU gate (assistant/scheduler.py): until the turn has sources it is urgent.
+    gate: Any = None
+    priority: int = 0
+
+    def checkpoint(self) -> None:
+        """A point where a more urgent turn may run first (each tool call)."""
+        if self.gate is not None:
+            self.gate.checkpoint(self.priority)
 
     def remember(self, citations: list[Citation]) -> None:
         """Make passages citable in this turn."""
@@ -50,6 +58,7 @@ class Turn:
         for citation in new:
             self.passages.setdefault(short_id(citation.id), citation)
         if new:
+            self.priority = max(self.priority, 1)  # sources found: the rest of the answer can wait
             self.notify("passages", new)
 
     def record(self, call: ToolCallRecord) -> None:
@@ -90,6 +99,7 @@ class Toolkit:
 
     def execute(self, name: str, args: dict[str, Any] | str | None) -> ToolResult:
         """Run a tool by name with raw arguments; never raises for bad input."""
+        self.turn.checkpoint()
         if isinstance(args, str):
             try:
                 args = json.loads(args or "{}")

@@ -25,6 +25,9 @@ _STOP_EN = set(
 )
 
 
+TOKEN_CACHE_SIZE = 20_000
+
+
 class Tokenizer:
     """Tokens for BM25 from the index form of a text (simplified, lower-case)."""
 
@@ -33,6 +36,7 @@ class Tokenizer:
         self.bigrams = bigrams
         self._jieba = None
         self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, ...]] = {}  # text -> tokens (bounded; cleared when full)
 
     def _segmenter(self):  # type: ignore[no-untyped-def]
         if self._jieba is None:
@@ -48,7 +52,19 @@ class Tokenizer:
         return self._jieba
 
     def tokens(self, text: str) -> list[str]:
-        """Words (jieba search mode), optional Han bigrams (prefixed '~') and Latin words."""
+        """Words (jieba search mode), optional Han bigrams (prefixed '~') and Latin words.
+
+        Recent texts are remembered: answers tokenise the same passages' sentences again and again.
+        """
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = tuple(self._tokens(text))
+            if len(self._cache) >= TOKEN_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[text] = cached
+        return list(cached)
+
+    def _tokens(self, text: str) -> list[str]:
         out: list[str] = []
         segmenter = self._segmenter()
         for run in _HAN_RUN.findall(text):

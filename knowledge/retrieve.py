@@ -55,10 +55,12 @@ def search(
 ) -> list[Passage]:
     """The `k` best passages for `query`, optionally only from some sources or topics."""
     query = (query or "").strip()
-    if not query or kb.manifest.chunk_count() == 0:
+    if not query:
         return []
     kb.ensure_fresh()
     chunks = kb.chunks
+    if not chunks:
+        return []
     allowed = _allowed_mask(kb, sources, topics)
     if allowed is not None and not allowed.any():
         return []
@@ -73,7 +75,7 @@ def search(
 
     dense_query = dense_text(query, expansion)
     where = _where(sources, topics)
-    dense_hits = kb.vectors.query(kb.embed_query(dense_query), CANDIDATES, where)
+    dense_hits = kb.vectors.query(kb.embed_query(dense_query), CANDIDATES, where, count=len(chunks))
     dense_order = [kb.position[i] for i, _ in dense_hits if i in kb.position]
 
     # The lexical side (with the glossary for English) is the stronger signal on Chinese

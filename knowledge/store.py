@@ -124,10 +124,13 @@ class VectorStore:
             self.collection.delete(ids=ids[start : start + 1000])
 
     def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None, count: int | None = None
     ) -> list[tuple[str, float]]:
-        """Nearest passages to `vector` as (id, cosine similarity), best first."""
-        count = self.count()
+        """Nearest passages to `vector` as (id, cosine similarity), best first.
+
+        `count`: how many vectors the collection holds, when the caller knows (saves a round trip).
+        """
+        count = self.count() if count is None else count
         if count == 0:
             return []
         result = self.collection.query(

@@ -15,7 +15,7 @@ from api.deps import PrincipalDep, RecordsDep, ServicesDep, SettingsDep, request
 from api.errors import APIError
 from api.observability import stage
 from api.routes.chat import ERRORS
-from api.schemas import PassageOut
+from api.schemas import ErrorBody, PassageOut
 from api.security import check_message, require_role
 from knowledge.ingest import IngestReport
 
@@ -68,11 +68,17 @@ def parse_files(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
 
 
 @router.post("/ingest", response_model=IngestReport, summary="Upload and ingest playbooks (admin)",
-             openapi_extra=UPLOAD_DOC, responses={**{k: v for k, v in ERRORS.items() if k in (401, 403, 413, 422, 429)}})
+             openapi_extra=UPLOAD_DOC, responses={**{k: v for k, v in ERRORS.items() if k in (401, 403, 413, 422, 429)},
+                                 409: {"model": ErrorBody, "description": "Several workers without a Chroma server."}})
 async def ingest(request: Request, principal: PrincipalDep, services: ServicesDep, settings: SettingsDep,
                  records: RecordsDep) -> Any:
     """Save the uploaded files under <data_dir>/uploads and ingest them; returns the IngestReport."""
     require_role(principal, ("admin",), "ingest playbooks")
+    if settings.api_workers > 1 and not settings.chroma_url:
+        # Each worker keeps its own in-memory vector index of the embedded Chroma: the others would
+        # not see the new passages until restarted. A Chroma server is shared by all of them.
+        raise APIError(409, "needs_chroma_server", "with several API workers, uploads need a Chroma server "
+                       "(RETENTION_CHROMA_URL); or run `retention ingest` and restart `retention serve`")
     files = parse_files(request.headers.get("content-type", ""), await request.body())
     folder = settings.data_dir / "uploads"
     named = [(safe_filename(name), data) for name, data in files]

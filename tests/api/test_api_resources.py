@@ -172,3 +172,15 @@ def test_me_returns_the_keys_role_and_tools(client, keys):
     assert "get_subscriber" in client.get("/v1/me", headers=auth(keys["agent"])).json()["tools"]
     assert "get_subscriber" not in client.get("/v1/me", headers=auth(keys["trainee"])).json()["tools"]
     assert client.get("/v1/me").status_code == 401
+
+
+def test_uploads_with_several_workers_need_a_chroma_server(client, keys, api_services):
+    files = {"files": ("note.en.md", b"# Note\n\n## A\nText.\n", "text/markdown")}
+    settings = api_services.settings
+    settings.api_workers = 2  # the same app as configured for `retention serve --workers 2`
+    try:
+        refused = client.post("/v1/knowledge/ingest", files=files, headers=auth(keys["admin"]))
+    finally:
+        settings.api_workers = 1
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "needs_chroma_server"
+    assert "RETENTION_CHROMA_URL" in refused.json()["error"]["message"]
