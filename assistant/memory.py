@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    Column, Integer, MetaData, String, Table, Text, create_engine, delete, event, insert, select, update,
+    Column, Integer, MetaData, String, Table, Text, delete, insert, select, update,
 )
+
+from tools.db import open_engine, utc_now
 
 metadata = MetaData()
 conversations = Table(
@@ -60,23 +61,12 @@ class Conversation(BaseModel):
     messages: list[Message] = Field(default_factory=list)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
 
 class ConversationStore:
     """Create, read, append to and delete conversations."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=5000")
-                # WAL + NORMAL: commits survive a process crash and skip an fsync per message.
-                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-        metadata.create_all(self.engine)
+        self.engine = open_engine(url, metadata)
 
     def get_or_create(self, conversation_id: str | None, owner: str, role: str) -> Conversation:
         """The conversation with this id (created if new); another owner's id starts a new one."""
@@ -85,7 +75,7 @@ class ConversationStore:
             if found is not None:
                 return found
         cid = conversation_id if conversation_id and self.get(conversation_id) is None else uuid.uuid4().hex
-        now = _now()
+        now = utc_now()
         with self.engine.begin() as db:
             db.execute(insert(conversations).values(id=cid, owner=owner, role=role, created_at=now, updated_at=now))
         return Conversation(id=cid, owner=owner, role=role, created_at=now, updated_at=now)
@@ -110,7 +100,7 @@ class ConversationStore:
 
     def append(self, conversation_id: str, role: str, content: str, payload: dict[str, Any] | None = None) -> None:
         """Add a message and touch the conversation."""
-        now = _now()
+        now = utc_now()
         with self.engine.begin() as db:
             db.execute(insert(messages).values(
                 conversation_id=conversation_id, role=role, content=content,

@@ -25,7 +25,8 @@ import pandas as pd
 
 from tools.churn_model import METADATA_FILE, ChurnModel, load_model, train_model
 from tools.errors import InvalidInput
-from tools.features import LABEL_COLUMN, build_features, describe_feature
+from tools.feature_text import describe_feature
+from tools.features import LABEL_COLUMN, build_features
 from tools.policy import Policy, load_policy
 from tools.schemas import (
     ChurnEvaluation,

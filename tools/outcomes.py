@@ -17,8 +17,9 @@ from typing import Any, Literal, get_args
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, func, insert, select
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, insert, select
 
+from tools.db import open_engine
 from tools.errors import InvalidInput
 from tools.schemas import DispatchRecord, Scenario
 from tools.subscriber_schema import CONTACT_CHANNELS, CONTACT_RESULTS, OUTCOME_COLUMNS, mask_free_text
@@ -135,13 +136,7 @@ class OutcomeLog:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=5000")
-        metadata.create_all(self.engine)
+        self.engine = open_engine(url, metadata)
 
     def log(self, outcome: OutcomeCreate, subscriber_id: str | None = None) -> OutcomePublic:
         """Store one contact (`subscriber_id`: the canonical id when the caller resolved a phone number)."""

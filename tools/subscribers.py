@@ -9,22 +9,22 @@ table. Network averages and spend ranks are computed from the data and cached pe
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from tools.errors import InvalidInput, SubscriberNotFound
-from tools.schemas import PaymentType, SubscriberSnapshot
+from tools.parquet_writer import BatchWriter
+from tools.schemas import SubscriberSnapshot
+from tools.subscriber_filter import SubscriberFilter, where_clause
 from tools.subscriber_schema import (
     TABLES,
     Subscriber,
@@ -43,7 +43,6 @@ MEMO_SIZE = 2048  # subscribers' rows, usage and scores kept in memory per data 
 
 log = logging.getLogger(__name__)
 
-ValueTier = Literal["high", "medium", "low", "group"]
 MAX_PAGE = 500
 
 
@@ -53,32 +52,6 @@ class NetworkAverages(BaseModel):
     arpu: float = Field(..., description="Mean of arpu_3m_avg over all subscribers (yuan).")
     tenure_months: float
     subscribers: int
-
-
-class SubscriberFilter(BaseModel):
-    """Search criteria; every field is optional and they combine with AND."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    brand: str | None = None
-    region: str | None = None
-    city: str | None = None
-    payment_type: PaymentType | None = None
-    value_tier: ValueTier | None = None
-    plan_type: Literal["single", "converged"] | None = None
-    is_group: bool | None = None
-    is_student: bool | None = None
-    min_tenure_months: int | None = Field(None, ge=0)
-    max_tenure_months: int | None = Field(None, ge=0)
-    min_arpu: float | None = Field(None, ge=0, description="On arpu_3m_avg.")
-    max_arpu: float | None = Field(None, ge=0)
-    contract_expiring_within_days: int | None = Field(None, ge=0)
-    min_complaints_90d: int | None = Field(None, ge=0)
-    min_silent_days: int | None = Field(None, ge=0)
-    min_competitor_hotline_calls: int | None = Field(None, ge=0)
-    min_fwd_offnet_share_pct: float | None = Field(None, ge=0, le=100)
-    in_arrears: bool | None = None
-    churned_next_3m: bool | None = None
 
 
 class SubscriberStore:
@@ -115,9 +88,9 @@ class SubscriberStore:
         return tuple(parts)
 
     @contextmanager
-    def batch_writer(self) -> Iterator[_BatchWriter]:
+    def batch_writer(self) -> Iterator[BatchWriter]:
         """Stream tables chunk by chunk; all files appear together on success, none on failure."""
-        writer = _BatchWriter(self)
+        writer = BatchWriter(self)
         try:
             yield writer
         except BaseException:
@@ -256,7 +229,7 @@ class SubscriberStore:
         filters = filters or SubscriberFilter()
         if not self.exists():
             return SubscriberPage(items=[], total=0, offset=offset, limit=limit)
-        where, params = self._where(filters)
+        where, params = where_clause(filters)
         base, base_params = self._base_sql(with_tier=filters.value_tier is not None)
         params = [*base_params, *params]
         total = self._rows(f"{base} SELECT count(*) AS n FROM t WHERE {where}", params)[0]["n"]
@@ -300,49 +273,6 @@ class SubscriberStore:
             j = np.searchsorted(spends, value, side="right")
             return float(spends[j]) if j < spends.size else float("inf")
         return float(value)
-
-    @staticmethod
-    def _where(f: SubscriberFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["TRUE"]
-        params: list[Any] = []
-
-        def add(sql: str, *values: Any) -> None:
-            clauses.append(sql)
-            params.extend(values)
-
-        for column in ("brand", "region", "city", "payment_type", "plan_type"):
-            value = getattr(f, column)
-            if value is not None:
-                add(f"{column} = ?", value)
-        for column in ("is_group", "is_student", "churned_next_3m"):
-            value = getattr(f, column)
-            if value is not None:
-                add(f"coalesce({column}, false) = ?", value)
-        ranges = {
-            "min_tenure_months": "tenure_months >= ?",
-            "max_tenure_months": "tenure_months <= ?",
-            "min_arpu": "arpu_3m_avg >= ?",
-            "max_arpu": "arpu_3m_avg <= ?",
-            "min_complaints_90d": "complaints_90d >= ?",
-            "min_silent_days": "silent_days >= ?",
-            "min_competitor_hotline_calls": "competitor_hotline_calls >= ?",
-            "min_fwd_offnet_share_pct": "fwd_offnet_share_pct >= ?",
-        }
-        for name, sql in ranges.items():
-            value = getattr(f, name)
-            if value is not None:
-                add(sql, value)
-        if f.value_tier is not None:
-            add("value_tier_ = ?", f.value_tier)
-        if f.contract_expiring_within_days is not None:
-            add(
-                "contract_end_date IS NOT NULL AND date_diff('day', snapshot_date, "
-                "contract_end_date) BETWEEN 0 AND ?",
-                f.contract_expiring_within_days,
-            )
-        if f.in_arrears is not None:
-            add("(coalesce(arrears_amount, 0) > 0) = ?", f.in_arrears)
-        return " AND ".join(clauses), params
 
     def usage_history(self, subscriber_id: str) -> pd.DataFrame:
         """Monthly usage rows of one subscriber, oldest month first (empty when none)."""
@@ -417,57 +347,6 @@ class SubscriberStore:
             self.spend_rank_pct(_py(row.get("cumulative_spend"))),
             as_of,
         )
-
-
-class _BatchWriter:
-    """Appends chunks to temporary Parquet files; `commit` renames them into place."""
-
-    def __init__(self, store: SubscriberStore) -> None:
-        self.store = store
-        self.tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.writers: dict[str, Any] = {}
-        self.schemas: dict[str, Any] = {}
-        self.rows: dict[str, int] = {}
-
-    def _temp(self, table: str) -> Path:
-        return self.store.path(table).with_name(f"{table}.parquet{self.tag}")
-
-    def append(self, table: str, frame: pd.DataFrame) -> None:
-        """Add a chunk of rows to `table` (conformed to the table's schema)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        frame = conform(frame, TABLES[table], keep_extras=(table == "subscribers"))
-        if table not in self.writers:
-            self.store.root.mkdir(parents=True, exist_ok=True)
-            self.schemas[table] = pa.Schema.from_pandas(frame, preserve_index=False)
-            self.writers[table] = pq.ParquetWriter(self._temp(table), self.schemas[table])
-            self.rows[table] = 0
-        arrow = pa.Table.from_pandas(frame, schema=self.schemas[table], preserve_index=False)
-        self.writers[table].write_table(arrow, row_group_size=100_000)
-        self.rows[table] += len(frame)
-
-    def commit(self) -> None:
-        """Close every file, then rename all of them into place; missing tables are written empty."""
-        for table in TABLES:
-            if table not in self.writers:
-                self.append(table, empty_frame(TABLES[table]))
-        for writer in self.writers.values():
-            writer.close()
-        for table in self.writers:
-            with open(self._temp(table), "rb") as fh:
-                os.fsync(fh.fileno())
-        for table in self.writers:
-            os.replace(self._temp(table), self.store.path(table))
-        log.info("wrote subscriber store: %s", {t: n for t, n in self.rows.items()})
-
-    def abort(self) -> None:
-        """Close and delete the temporary files."""
-        for table, writer in self.writers.items():
-            try:
-                writer.close()
-            finally:
-                self._temp(table).unlink(missing_ok=True)
 
 
 # --- tool functions the agent calls -----------------------------------------------------------

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.features import FeatureSpec, build_features, describe_feature
+from tools.feature_text import describe_feature
+from tools.features import FeatureSpec, build_features
 from tools.generate import generate
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, event, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
+
+from tools.db import open_engine, utc_now
 
 metadata = MetaData()
 training_quizzes = Table(
@@ -52,26 +53,17 @@ class QuizRecord(BaseModel):
     score: int | None = Field(None, description="Percent correct, once graded.")
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
 
 class QuizStore:
     """Create, grade and list quiz records."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=5000")
-        metadata.create_all(self.engine)
+        self.engine = open_engine(url, metadata)
 
     def create(self, owner: str, role: str, *, topic: str | None, n: int, lang: str, seed: int) -> QuizRecord:
         """Record a new quiz and return it."""
         record = QuizRecord(id=uuid.uuid4().hex, owner=owner, role=role, topic=topic, n=n, lang=lang, seed=seed,
-                            created_at=_now())
+                            created_at=utc_now())
         with self.engine.begin() as db:
             db.execute(insert(training_quizzes).values(**record.model_dump(exclude={"answers"})))
         return record
@@ -88,7 +80,7 @@ class QuizStore:
             done = db.execute(
                 update(training_quizzes)
                 .where(training_quizzes.c.id == quiz_id, training_quizzes.c.graded_at.is_(None))
-                .values(graded_at=_now(), answers=json.dumps(answers, ensure_ascii=False), correct=correct,
+                .values(graded_at=utc_now(), answers=json.dumps(answers, ensure_ascii=False), correct=correct,
                         total=total, score=score)
             )
         return done.rowcount == 1
