@@ -80,11 +80,14 @@ class Services:
 
     @cached_property
     def report_engine(self) -> Any:
-        """Supervisor reports over the store, its history, the outcome log and `<data_dir>/scores.parquet`."""
+        """Supervisor reports over the store, its history, the outcome log, `<data_dir>/scores.parquet` and
+        the graded role-play sessions (the same session store the training API and CLI write to)."""
+        from assistant.roleplay_llm import roleplay_store
         from tools.reports.engine import ReportEngine
 
         return ReportEngine(self.store, outcome_log=self.outcome_log,
-                            scores_path=self.settings.data_dir / "scores.parquet", policy=self.policy)
+                            scores_path=self.settings.data_dir / "scores.parquet", policy=self.policy,
+                            training_log=roleplay_store(self.settings))
 
     def ensure_knowledge(self) -> None:
         """Ingest the configured playbook folders if the knowledge base is empty."""

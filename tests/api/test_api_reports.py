@@ -80,6 +80,29 @@ def test_injection_in_a_question_never_reaches_sql(client, keys):
     assert sql and "DROP" not in sql.upper() and "'x'" not in sql
 
 
+def test_supervisor_sees_each_trainees_mean_training_score(client, keys):
+    from tests.api.test_api_training import _play
+
+    for role, name, scenario, seed in (("trainee", "renewal-en-2-flawed", "renewal", 2),
+                                       ("trainee", "silent-en-2-good", "silent", 2),
+                                       ("agent", "routine-en-3-good", "routine", 3)):
+        sid, _ = _play(client, keys[role], name, scenario, seed, "en")
+        assert client.post(f"/v1/training/roleplay/{sid}/finish", headers=auth(keys[role])).status_code == 200
+    response = post(client, keys, "supervisor", {"question": "各学员的平均训练得分"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["columns"] == ["trainee", "training_score"] and body["chart"]["spec"]["kind"] == "bar"
+    assert "训练得分" in body["definitions"]["training_score"] and "全部已评分的练习" in " ".join(body["notes"])
+    scores = dict(map(tuple, body["rows"]))
+    listed = client.get("/v1/training/sessions", params={"limit": 200}, headers=auth(keys["supervisor"])).json()
+    for role in ("trainee", "agent"):
+        me = client.get("/v1/me", headers=auth(keys[role])).json()["key_id"]
+        totals = [s["total"] for s in listed if s["owner"] == me and s["status"] == "finished"]
+        assert len(totals) >= (2 if role == "trainee" else 1)
+        assert scores[me] == pytest.approx(sum(totals) / len(totals), abs=0.051)
+    assert set(scores) == {s["owner"] for s in listed if s["status"] == "finished"}
+
+
 def test_reports_are_in_the_openapi_document(client):
     document = client.get("/openapi.json").json()
     assert "post" in document["paths"]["/v1/reports"]

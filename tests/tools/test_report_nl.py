@@ -1,4 +1,4 @@
-"""The offline report parser: accuracy on the 40-question set, and focused behaviours."""
+"""The offline report parser: accuracy on the 43-question set, and focused behaviours."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def parse(question: str, as_of: dt.date = AS_OF, **kwargs):
 
 def test_question_set_accuracy_is_at_least_90_percent():
     report = evaluate_questions(QUESTIONS)
-    assert report["total"] == 40
+    assert report["total"] == 43
     assert report["accuracy"] >= 0.9, report["failures"]
 
 
@@ -164,3 +164,44 @@ def test_an_english_question_naming_a_chinese_brand_stays_english():
     parsed = parse("ARPU trend for 世界风 over the past 12 months")
     assert parsed.lang == "en" and parsed.spec.filters[0].value == "世界风"
     assert parsed.spec.dimensions == [Dimension.month]
+
+
+@pytest.mark.parametrize("question, metrics, dims", [
+    ("各学员的平均训练得分", ["training_score"], ["trainee"]),
+    ("按学员统计练习得分", ["training_score"], ["trainee"]),
+    ("培训成绩按场景分布", ["training_score"], ["scenario"]),
+    ("每个学员的练习次数", ["training_sessions"], ["trainee"]),
+    ("各月培训次数", ["training_sessions"], ["month"]),
+    ("role-play score by trainee", ["training_score"], ["trainee"]),
+    ("training score per trainee", ["training_score"], ["trainee"]),
+    ("average practice score by scenario", ["training_score"], ["scenario"]),
+    ("how many practice sessions per trainee", ["training_sessions"], ["trainee"]),
+    ("practice sessions and training score by trainee", ["training_sessions", "training_score"], ["trainee"]),
+])
+def test_practice_session_phrasings(question, metrics, dims):
+    spec = parse(question).spec
+    assert [m.value for m in spec.metrics] == metrics and [d.value for d in spec.dimensions] == dims
+
+
+def test_practice_metrics_without_a_period_cover_every_graded_session():
+    parsed = parse("各学员的平均训练得分")
+    assert parsed.spec.period is None and any("全部已评分的练习" in n for n in parsed.notes)
+    trend = parse("training score trend")  # no six-month window from the subscriber data's date
+    assert trend.spec.dimensions == [Dimension.month] and trend.spec.period is None
+    ranked = parse("哪个学员训练得分最低").spec  # a higher score is better: the lowest first
+    assert ranked.sort.by == "training_score" and ranked.sort.desc is False
+    mixed = parse("各场景的接触数和练习次数")  # with a subscriber-data metric the usual default stands
+    assert mixed.spec.dimensions == [Dimension.scenario] and "最近一个完整月份" in " ".join(mixed.notes)
+
+
+class TraineeValues(FakeValues):
+    """The engine's data values with two trainees' key ids."""
+
+    def dimension_values(self, dim, limit=200):
+        return ["1a2b3c4d", "9f8e7d6c"] if dim == Dimension.trainee else super().dimension_values(dim, limit)
+
+
+def test_a_trainee_key_id_in_the_question_becomes_a_filter():
+    spec = parse_question("training score by scenario for trainee 9f8e7d6c", engine=TraineeValues()).spec
+    assert [(f.field, f.value) for f in spec.filters] == [(Dimension.trainee, "9f8e7d6c")]
+    assert spec.dimensions == [Dimension.scenario]

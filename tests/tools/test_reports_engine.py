@@ -1,5 +1,6 @@
 """The report engine equals an independent pandas computation for every metric and dimension, and no
-value (a filter, a data value) ever reaches the SQL text."""
+value (a filter, a data value) ever reaches the SQL text. Practice-session metrics are checked against
+real role-play sessions played and graded through tools/training/practice.py on the same SQLite file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from tools.errors import InvalidInput
 from tools.generate import write_generated
@@ -19,10 +21,41 @@ from tools.reports.spec import Dimension, Metric, Period, ReportSpec
 from tools.reports.sql import FAMILY_OF, valid_dimensions
 from tools.segment_frame import segment_store, tenure_band
 from tools.subscribers import SubscriberStore
+from tools.training import sessions as session_module
+from tools.training.practice import Practice
+from tools.training.sessions import RoleplayStore
 
 START, END = dt.date(2025, 10, 1), dt.date(2025, 12, 31)
 EVIL = "x'; DROP TABLE subscribers; --"
 SUCCESS = ("retained", "renewed")
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "data" / "transcripts"
+# (trainee key id, transcript, graded at): two in October, two in November, two in December, one before
+# the period; the EVIL trainee id checks that a data value never becomes SQL text
+PRACTICE = [
+    ("k-alice", "renewal-en-2-flawed", "2025-10-15T09:00:00.000+00:00"),
+    ("k-alice", "silent-en-2-good", "2025-11-03T23:30:00.000+00:00"),
+    ("k-bob", "routine-en-3-good", "2025-11-20T10:00:00.000+00:00"),
+    ("k-bob", "renewal-en-2-good", "2025-12-05T08:00:00.000+00:00"),
+    ("k-bob", "routine-en-3-flawed", "2025-12-31T23:59:59.000+00:00"),
+    (EVIL, "campus-en-3-flawed", "2025-10-02T07:00:00.000+00:00"),
+    ("k-carol", "port_out-en-2-good", "2025-09-30T12:00:00.000+00:00"),
+]
+
+
+def play(practice: Practice, trainee: str, transcript: str, when: str, grade: bool = True) -> str:
+    """One role-play session played line by line (and graded) with the session store's clock at `when`."""
+    doc = yaml.safe_load((TRANSCRIPTS / f"{transcript}.yaml").read_text(encoding="utf-8"))
+    setup = doc["setup"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(session_module, "_now", lambda: when)
+        started = practice.start(owner=trainee, role="trainee", scenario=setup["scenario"], seed=setup["seed"],
+                                 lang=setup["lang"])
+        for turn in (t for t in doc["turns"] if t["speaker"] == "trainee"):
+            if practice.turn(started.session_id, trainee, turn["text"]).finished:
+                break
+        if grade:
+            practice.finish(started.session_id, trainee)
+    return started.session_id
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +77,17 @@ def world(tmp_path_factory) -> dict:
     ]
     for c in contacts:
         log.log(parse_outcome(c))
-    engine = ReportEngine(store, outcome_log=log)
-    return {"store": store, "log": log, "engine": engine, "ref": _reference_tables(store, log)}
+    sessions = RoleplayStore(default_database_url(data_dir))
+    practice = Practice(sessions)
+    for trainee, transcript, when in PRACTICE:
+        play(practice, trainee, transcript, when)
+    play(practice, "k-carol", "silent-en-2-flawed", "2025-11-11T11:00:00.000+00:00", grade=False)  # never graded
+    engine = ReportEngine(store, outcome_log=log, training_log=sessions)
+    return {"store": store, "log": log, "engine": engine, "sessions": sessions, "practice": practice,
+            "ref": _reference_tables(store, log, sessions)}
 
 
-def _reference_tables(store: SubscriberStore, log: OutcomeLog) -> dict:
+def _reference_tables(store: SubscriberStore, log: OutcomeLog, sessions: RoleplayStore) -> dict:
     """The same data read and joined with pandas only (segmentation from the vectorised rules)."""
     subs = store.read_table("subscribers")
     seg = segment_store(store)
@@ -92,7 +131,12 @@ def _reference_tables(store: SubscriberStore, log: OutcomeLog) -> dict:
         (lambda nxt: (any(nxt) if nxt else None))([a for m, a in months.get(s, []) if num1(m) == num1(dm) + 1])
         if t == "zero_voice" else None
         for s, dm, t in zip(d["subscriber_id"], d["month"], d["trigger"])]
-    return {"pop": pop, "contacts": contacts, "usage": usage, "dispatches": d}
+    listed = pd.DataFrame([s.model_dump() for s in sessions.list(limit=1000)])  # the supervisor's list view
+    graded = listed[listed["status"] == "finished"].copy()
+    graded["when"] = pd.to_datetime(graded["updated_at"], utc=True).dt.tz_convert(None)
+    graded["month"] = graded["when"].dt.strftime("%Y-%m")
+    graded["trainee"] = graded["owner"]
+    return {"pop": pop, "contacts": contacts, "usage": usage, "dispatches": d, "training": graded}
 
 
 def _rate(num: float, den: float, digits: int = 4) -> float | None:
@@ -125,6 +169,11 @@ def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
         base = pop[pop["in_base"]].assign(month="2025-12")
         for k, g in (base.groupby(attr) if key else [(None, base)]):
             out[k] = int((g["risk_label"] == "high").sum()) if metric == Metric.high_risk_count else round(g["p"].mean(), 4)
+    elif family == "training":
+        t = ref["training"]
+        t = t[(t["when"].dt.normalize() >= pd.Timestamp(START)) & (t["when"].dt.normalize() <= pd.Timestamp(END))]
+        for k, g in (t.groupby(attr) if key else [(None, t)]):
+            out[k] = (round(g["total"].mean(), 1) if len(g) else None) if metric == Metric.training_score else len(g)
     elif family == "contacts":
         c = ref["contacts"]
         c = c[(c["day"] >= pd.Timestamp(START)) & (c["day"] <= pd.Timestamp(END))]
@@ -170,9 +219,10 @@ def test_every_metric_and_dimension_equals_pandas(world, metric, dim):
         if value is None:
             assert got[k] is None, k
         else:
-            assert got[k] is not None and math.isclose(got[k], value, abs_tol=0.011 if isinstance(value, float) and
-                                                       metric in (Metric.arpu, Metric.retention_cost,
-                                                                  Metric.cost_per_retained) else 1e-4), (k, got[k], value)
+            tol = 0.011 if metric in (Metric.arpu, Metric.retention_cost, Metric.cost_per_retained) else \
+                0.051 if metric == Metric.training_score else 1e-4  # money to 2 decimals, scores to 1
+            assert got[k] is not None and math.isclose(got[k], value, abs_tol=tol if isinstance(value, float) else 1e-4), \
+                (k, got[k], value)
     assert result.columns == ([dim.value] if dim else []) + [metric.value]
     assert metric.value in result.definitions and result.interpretation
 
@@ -274,3 +324,87 @@ def test_new_outcomes_show_up_without_rebuilding_the_store(world, tmp_path: Path
     log.log(parse_outcome(dict(subscriber_id=sid, agent_id="AG-NEW", scenario="routine", channel="app",
                                result="callback", contact_time="2025-10-05T08:00:00")))
     assert engine.run(spec).rows == [[1]]
+
+
+
+# --- practice (role-play) sessions --------------------------------------------------------------
+
+def test_practice_metrics_by_trainee_scenario_and_month(world):
+    spec = ReportSpec(metrics=["training_score", "training_sessions"], dimensions=["trainee", "month"],
+                      period=Period(start=START, end=END), sort={"by": "trainee", "desc": False})
+    result = world["engine"].run(spec)
+    ref = world["ref"]["training"]
+    ref = ref[ref["when"].dt.strftime("%Y-%m").between("2025-10", "2025-12")]
+    expected = {(k[0], k[1]): [round(g["total"].mean(), 1), len(g)] for k, g in ref.groupby(["trainee", "month"])}
+    got = {(r[0], r[1]): r[2:] for r in result.rows}
+    assert set(got) == set(expected) and ("k-bob", "2025-12") in got and ("k-carol", "2025-09") not in got
+    for k, (score, count) in expected.items():
+        assert math.isclose(got[k][0], score, abs_tol=0.051) and got[k][1] == count, k
+    assert got[("k-bob", "2025-12")][1] == 2  # graded at 23:59:59 UTC on the period's last day: inside
+    assert "training_score" in result.definitions and "0 to 100" in result.definitions["training_score"]
+    assert EVIL not in result.sql and "?" in result.sql
+
+
+def test_practice_metrics_join_other_families_on_scenario(world):
+    spec = ReportSpec(metrics=["training_sessions", "contacts"], dimensions=["scenario"],
+                      period=Period(start=START, end=END))
+    rows = {r[0]: r[1:] for r in world["engine"].run(spec).rows}
+    assert rows["campus"][0] == 1 and rows["renewal"][0] == 2 and rows["routine"][0] == 2
+    assert rows["silent"][0] == 1  # the ungraded silent session does not count
+
+
+def test_practice_filters_are_parameters(world):
+    engine = world["engine"]
+    spec = ReportSpec(metrics=["training_sessions"], filters=[{"field": "trainee", "value": EVIL}],
+                      period=Period(start=START, end=END))
+    result = engine.run(spec)
+    assert result.rows == [[1]] and EVIL not in result.sql
+    assert EVIL in engine.dimension_values("trainee")
+    two = engine.run(ReportSpec(metrics=["training_sessions"], dimensions=["trainee"],
+                                filters=[{"field": "trainee", "op": "in", "value": ["k-alice", "k-bob"]},
+                                         {"field": "scenario", "op": "ne", "value": "renewal"}],
+                                period=Period(start=START, end=END)))
+    assert two.rows == [["k-alice", 1], ["k-bob", 2]]
+
+
+def test_practice_metrics_without_a_period_cover_every_graded_session(world):
+    result = world["engine"].run(ReportSpec(metrics=["training_sessions"], dimensions=["trainee"]))
+    assert dict(map(tuple, result.rows)) == {"k-alice": 2, "k-bob": 3, "k-carol": 1, EVIL: 1}
+    assert "2025-09-30" in result.interpretation and "2025-12-31" in result.interpretation
+    mixed = world["engine"].run(ReportSpec(metrics=["training_sessions", "contacts"]))
+    assert "2025-12-01" in mixed.interpretation  # with a subscriber-data metric: the latest complete month
+
+
+def test_practice_metrics_by_a_subscriber_dimension_name_the_valid_ones(world):
+    with pytest.raises(InvalidInput, match="training_score.*graded practice.*value_tier.*valid dimensions for "
+                                           "training_score: trainee, scenario, month"):
+        world["engine"].run(ReportSpec(metrics=["training_score"], dimensions=["value_tier"]))
+    with pytest.raises(InvalidInput, match="churn_rate.*trainee"):
+        world["engine"].run(ReportSpec(metrics=["churn_rate"], filters=[{"field": "trainee", "value": "k-bob"}]))
+
+
+def test_the_session_frame_and_a_new_grade_show_up_without_a_rebuild(world):
+    engine, sessions, practice = world["engine"], world["sessions"], world["practice"]
+    frame = sessions.frame()
+    assert list(frame.columns) == ["session_id", "trainee", "scenario", "lang", "total", "finished_at", "flags"]
+    assert len(frame) == len(PRACTICE) and frame["total"].between(0, 100).all()
+    flawed = frame[frame["trainee"] == "k-alice"].sort_values("finished_at").iloc[0]
+    assert "missing_verification" in flawed["flags"].split(",")
+    spec = ReportSpec(metrics=["training_sessions"], filters=[{"field": "trainee", "value": "k-dave"}],
+                      period=Period(start=START, end=END))
+    assert engine.run(spec).rows == [[0]]
+    before = sessions.version()
+    sid = play(practice, "k-dave", "campus-en-3-good", "2025-12-10T10:00:00.000+00:00", grade=False)
+    assert sessions.version() == before and engine.run(spec).rows == [[0]]  # not graded yet
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(session_module, "_now", lambda: "2025-12-10T10:05:00.000+00:00")
+        practice.finish(sid, "k-dave")
+    assert sessions.version() != before
+    assert engine.run(spec).rows == [[1]]
+
+
+def test_without_a_session_store_practice_metrics_are_empty(world):
+    engine = ReportEngine(world["store"])
+    result = engine.run(ReportSpec(metrics=["training_sessions", "training_score"], period=Period(start=START, end=END)))
+    assert result.rows == [[0, None]]
+    assert engine.dimension_values("trainee") == []

@@ -26,7 +26,8 @@ from tools.reports.spec import DIMENSION_LABELS, ChartOut, ChartSpec, Dimension,
 RATE_METRICS = {Metric.churn_rate, Metric.retention_success_rate, Metric.renewal_rate, Metric.renewal_rate_next_month,
                 Metric.renewal_rate_month_after, Metric.reach_rate, Metric.silent_activation_rate,
                 Metric.mean_predicted_risk}
-ADDITIVE_METRICS = {Metric.high_risk_count, Metric.subscribers, Metric.contacts, Metric.retention_cost}
+ADDITIVE_METRICS = {Metric.high_risk_count, Metric.subscribers, Metric.contacts, Metric.retention_cost,
+                    Metric.training_sessions}
 CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
              "Source Han Sans CN", "SimHei", "Microsoft YaHei", "PingFang SC", "Droid Sans Fallback", "AR PL UMing CN")
 CJK_FILES = ("wqy", "notosanscjk", "notoserifcjk", "sourcehan", "simhei", "msyh", "droidsansfallback", "uming", "ukai")

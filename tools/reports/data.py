@@ -1,6 +1,6 @@
 """The report engine's working tables: the stored Parquet data loaded once into an in-memory DuckDB.
 
-`ReportData` builds, per data version, four tables the compiled SQL reads:
+`ReportData` builds, per data version, five tables the compiled SQL reads:
 
 - `pop`: one row per subscriber ever in the base (current subscribers and the leavers of the history
   window) with an integer key `sk`, the segmentation (value tier, lifecycle stage, risk label,
@@ -10,6 +10,8 @@
 - `contacts`: the outcome history of the store plus the records of the outcome log.
 - `dispatch_k`: the work orders with, per order, whether it reached the customer, the month of the
   renewal it produced and, for zero-voice orders, whether the customer was active afterwards.
+- `training_k`: the graded practice (role-play) sessions of the session store, with the day and month
+  they were graded (empty, with the same columns, when there is no store).
 
 Nothing here takes user input: the only SQL text is fixed, and file paths are bound as parameters.
 """
@@ -31,6 +33,7 @@ from tools.subscriber_schema import OUTCOME_COLUMNS, conform
 log = logging.getLogger(__name__)
 SEGMENT_COLUMNS = ("value_tier", "lifecycle_stage", "risk_label", "tenure_band")
 DIM_COLUMNS = (*SEGMENT_COLUMNS, "brand", "plan", "region")  # the subscriber dimensions of a report
+TRAINING_COLUMNS = ("session_id", "trainee", "scenario", "lang", "total", "finished_at", "flags")  # session store frame()
 _UNLOADED = object()
 _MONTH_NUM = "(CAST(substr({0}, 1, 4) AS INTEGER) * 12 + CAST(substr({0}, 6, 2) AS INTEGER))"
 
@@ -46,36 +49,42 @@ def month_num(expr: str) -> str:
 
 
 class ReportData:
-    """The DuckDB connection and its tables, rebuilt when the store, scores or outcome log change."""
+    """The DuckDB connection and its tables, rebuilt when the store, scores, outcome or training log change."""
 
     def __init__(self, store: Any, outcome_log: Any = None, scores_path: Path | None = None,
-                 policy: Any = None, threads: int | None = None):
+                 policy: Any = None, threads: int | None = None, training_log: Any = None):
         self.store, self.outcome_log, self.policy, self.threads = store, outcome_log, policy, threads
+        self.training_log = training_log
         self.scores_path = Path(scores_path) if scores_path else None
         self._lock = threading.Lock()
         self._db: Any = None
         self._version: tuple | None = None
         self._log_version: Any = _UNLOADED
+        self._training_version: Any = _UNLOADED
         self.as_of: dt.date | None = None
 
-    def _versions(self) -> tuple[tuple, Any]:
+    def _versions(self) -> tuple[tuple, Any, Any]:
         scores = None
         if self.scores_path is not None and self.scores_path.is_file():
             st = self.scores_path.stat()
             scores = (st.st_mtime_ns, st.st_size)
         log_version = self.outcome_log.version() if self.outcome_log is not None else None
-        return (self.store.version(), scores), log_version
+        training_version = self.training_log.version() if self.training_log is not None else None
+        return (self.store.version(), scores), log_version, training_version
 
     def connection(self) -> Any:
         """The DuckDB connection with up-to-date tables (a cursor per caller is taken from it)."""
-        version, log_version = self._versions()
+        version, log_version, training_version = self._versions()
         with self._lock:
             if self._db is None or version != self._version:
                 self._build(version)
-                self._log_version = _UNLOADED
+                self._log_version = self._training_version = _UNLOADED
             if self._log_version is _UNLOADED or log_version != self._log_version:
                 self._load_contacts()
                 self._log_version = log_version
+            if self._training_version is _UNLOADED or training_version != self._training_version:
+                self._load_training()
+                self._training_version = training_version
             return self._db
 
     # --- building ------------------------------------------------------------------------------
@@ -205,6 +214,32 @@ class ReportData:
             " SELECT d.*, coalesce(oc.reached, false) AS reached,"
             f" oc.renew_month - {month_num('d.month')} AS renew_lag, act.activated"
             " FROM dispatch_raw d LEFT JOIN oc USING (dispatch_id) LEFT JOIN act USING (dispatch_id)")
+
+    def _load_training(self) -> None:
+        """(Re)build `training_k` from the session store's graded sessions."""
+        frame = self.training_log.frame() if self.training_log is not None else None
+        if frame is None or not len(frame):
+            frame = pd.DataFrame({c: pd.Series(dtype=object) for c in TRAINING_COLUMNS})
+        frame = frame[list(TRAINING_COLUMNS)].astype({"total": "float64"})
+        frame["finished_at"] = pd.to_datetime(frame["finished_at"])
+        db = self._db
+        db.register("training_df", frame)
+        db.execute(
+            "CREATE OR REPLACE TABLE training_k AS SELECT CAST(t.session_id AS VARCHAR) AS session_id, "
+            "CAST(t.trainee AS VARCHAR) AS trainee, CAST(t.scenario AS VARCHAR) AS scenario, "
+            "CAST(t.lang AS VARCHAR) AS lang, CAST(t.total AS DOUBLE) AS total, CAST(t.flags AS VARCHAR) AS flags, "
+            "CAST(t.finished_at AS TIMESTAMP) AS finished_at, CAST(t.finished_at AS DATE) AS day, "
+            "strftime(CAST(t.finished_at AS DATE), '%Y-%m') AS month FROM training_df t")
+        db.unregister("training_df")
+
+    def training_range(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last day a practice session was graded, or None without any."""
+        cursor = self.connection().cursor()
+        try:
+            first, last = cursor.execute("SELECT min(day), max(day) FROM training_k").fetchall()[0]
+        finally:
+            cursor.close()
+        return (first, last) if first is not None else None
 
     def _reference_date(self, db: Any) -> dt.date:
         """The end of the latest usage month, else the latest snapshot date, else today."""

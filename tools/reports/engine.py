@@ -1,12 +1,15 @@
-"""ReportEngine: run a `ReportSpec` against the subscriber store, its history and the outcome log.
+"""ReportEngine: run a `ReportSpec` against the subscriber store, its history, the outcome log and the
+graded practice sessions.
 
-    engine = ReportEngine(store, outcome_log=log, scores_path=data_dir / "scores.parquet")
+    engine = ReportEngine(store, outcome_log=log, scores_path=data_dir / "scores.parquet", training_log=sessions)
     result = engine.run(ReportSpec(metrics=["churn_rate", "arpu"], dimensions=["value_tier", "month"]))
 
 The spec is compiled to one parameterised DuckDB query (`tools.reports.sql`) over tables loaded once
 per data version (`tools.reports.data`). Rates are fractions between 0 and 1 with 4 decimals, money
-is in yuan with 2 decimals, counts are integers. A period not given is the latest complete month of
-the data; relative periods are resolved by the caller against `as_of()`.
+is in yuan with 2 decimals, training scores are 0-100 with 1 decimal, counts are integers. A period not
+given is the latest complete month of the data, except for a spec of practice-session metrics only,
+which then covers every graded session (practice happens on the wall clock, not the data's months);
+relative periods are resolved by the caller against `as_of()`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from tools.reports.spec import (
     ReportSpec,
     valid_fields,
 )
-from tools.reports.sql import compile_spec, valid_combinations
+from tools.reports.sql import FAMILY_OF, compile_spec, valid_combinations
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +53,23 @@ METRIC_NAMES: dict[Metric, tuple[str, str]] = {
     Metric.cost_per_retained: ("单位挽留成本", "cost per retained subscriber"),
     Metric.subscribers: ("客户数", "subscribers"),
     Metric.contacts: ("接触数", "contacts"),
+    Metric.training_score: ("训练得分", "training score"),
+    Metric.training_sessions: ("练习次数", "practice sessions"),
 }
 RATES = {Metric.churn_rate, Metric.retention_success_rate, Metric.renewal_rate, Metric.renewal_rate_next_month,
          Metric.renewal_rate_month_after, Metric.reach_rate, Metric.silent_activation_rate,
          Metric.mean_predicted_risk}
 MONEY = {Metric.arpu, Metric.retention_cost, Metric.cost_per_retained}
-UNITS = {"rate": {"en": " Shown as a fraction from 0 to 1 (4 decimals).", "zh": "（以0到1之间的小数表示，保留4位）"},
+SCORES = {Metric.training_score}
+UNITS = {"score": {"en": " A score from 0 to 100 (1 decimal).", "zh": "（0到100分，保留1位小数）"},
+         "rate": {"en": " Shown as a fraction from 0 to 1 (4 decimals).", "zh": "（以0到1之间的小数表示，保留4位）"},
          "money": {"en": " In yuan (2 decimals).", "zh": "（单位：元，保留2位小数）"},
          "count": {"en": " A whole number.", "zh": "（整数）"}}
 
 
 def definition(metric: Metric, lang: str) -> str:
     """The metric's documented definition with its unit and rounding."""
-    kind = "rate" if metric in RATES else "money" if metric in MONEY else "count"
+    kind = "rate" if metric in RATES else "money" if metric in MONEY else "score" if metric in SCORES else "count"
     return METRIC_DEFINITIONS[metric][lang] + UNITS[kind][lang]
 _OP_WORDS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "ge": "≥", "lt": "<", "le": "≤",
              "between": "between"}
@@ -88,12 +95,15 @@ def latest_complete_month(as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 
 class ReportEngine:
-    """Supervisor reports over a `SubscriberStore` (+ an optional `OutcomeLog` and scores file)."""
+    """Supervisor reports over a `SubscriberStore` (+ an optional `OutcomeLog`, scores file and
+    role-play session store, `training_log`: anything with `frame()` and `version()` like
+    `tools.training.sessions.RoleplayStore`)."""
 
     def __init__(self, store: Any, *, outcome_log: Any = None, scores_path: Path | str | None = None,
-                 policy: Any = None, threads: int | None = None):
+                 policy: Any = None, threads: int | None = None, training_log: Any = None):
         self.store = store
-        self.data = ReportData(store, outcome_log, Path(scores_path) if scores_path else None, policy, threads)
+        self.data = ReportData(store, outcome_log, Path(scores_path) if scores_path else None, policy, threads,
+                               training_log=training_log)
 
     def as_of(self) -> dt.date:
         """The data's reference date: the end of the latest usage month (else the snapshot date)."""
@@ -110,8 +120,11 @@ class ReportEngine:
                                f"{', '.join(d.value for d in Dimension)}") from None
         db = self.data.connection()
         column = {Dimension.plan: "plan", Dimension.agent: "agent_id"}.get(dim, dim.value)
-        if dim in (Dimension.channel, Dimension.agent, Dimension.scenario, Dimension.month):
+        if dim == Dimension.trainee:
+            sources = ["training_k"]
+        elif dim in (Dimension.channel, Dimension.agent, Dimension.scenario, Dimension.month):
             sources = ["contacts", "dispatch_k"] + (["usage_k"] if dim == Dimension.month else [])
+            sources += ["training_k"] if dim in (Dimension.scenario, Dimension.month) else []
         else:
             sources = ["pop"]
         union = " UNION ".join(f"SELECT DISTINCT {column} AS v FROM {s}" for s in sources)
@@ -135,6 +148,8 @@ class ReportEngine:
         as_of = self.data.as_of or dt.date.today()
         if spec.period is not None:
             start, end = spec.period.start, spec.period.end
+        elif training_only(spec) and (sessions := self.data.training_range()) is not None:
+            start, end = sessions  # every graded practice session
         else:
             start, end = latest_complete_month(as_of)
         compiled = compile_spec(spec, start, end, as_of)
@@ -150,6 +165,11 @@ class ReportEngine:
         return ReportResult(spec=spec, columns=compiled.columns, rows=[[_plain(v) for v in r] for r in rows],
                             definitions=definitions, interpretation=interpret(spec, start, end),
                             as_of=as_of, sql=compiled.sql)
+
+
+def training_only(spec: ReportSpec) -> bool:
+    """Whether every metric of the spec is about practice sessions (their default period is all of them)."""
+    return all(FAMILY_OF[m].name == "training" for m in spec.metrics)
 
 
 def _plain(value: Any) -> Any:
@@ -189,4 +209,5 @@ def interpret(spec: ReportSpec, start: dt.date, end: dt.date) -> str:
     return text + (f", top {spec.limit}" if spec.limit else "")
 
 
-__all__ = ["ReportEngine", "definition", "interpret", "latest_complete_month", "load_spec", "valid_combinations"]
+__all__ = ["ReportEngine", "definition", "interpret", "latest_complete_month", "load_spec", "training_only",
+           "valid_combinations"]

@@ -51,6 +51,7 @@ _CHANGE = re.compile(r"同比|环比|下降|下滑|上升|增长|增加|减少|�
 _WEEK = re.compile(r"本周|上周|每周|按周|周报|this week|last week|weekly|by week|per week")
 _LEFT_BY_ZH = re.compile(r"按照?\s*([^\s，,。？?]{1,6})")
 _LEFT_BY_EN = re.compile(r"\b(?:by|per)\s+([a-z][a-z\-]{2,20})")
+TRAINING_METRICS = {Metric.training_score, Metric.training_sessions}
 _PEOPLE = re.compile(r"(?<![a-z])(?:subscribers?|customers?|users?)(?![a-z])|客户|用户")
 TREND_MONTHS = 6  # a trend with no period named shows the last six months
 
@@ -154,7 +155,7 @@ class _Parse:
         out[Dimension.region] = [(v, [index_form(v)] + ([PROVINCES[v]] if v in PROVINCES else [])) for v in regions]
         brands = self.values.get(Dimension.brand) or list(BRANDS)
         out[Dimension.brand] = [(v, [index_form(v)] + ([BRANDS[v]] if v in BRANDS else [])) for v in brands]
-        for dim in (Dimension.plan, Dimension.channel, Dimension.scenario, Dimension.agent):
+        for dim in (Dimension.plan, Dimension.channel, Dimension.scenario, Dimension.agent, Dimension.trainee):
             vals = [v for v in self.values.get(dim, []) if len(v) >= 3]
             out[dim] = [(v, list({index_form(v), index_form(v).replace("_", " ")})) for v in vals]
         for dim, pairs in out.items():
@@ -250,7 +251,10 @@ def parse_question(question: str, *, as_of: dt.date | None = None, lang: str | N
         dims += [f.field for f in filters if f.op == "in" and f.field not in dims]
     dims = dims[:3]
     sort, limit = p.sort(metrics, dims, desc, limit)
-    if Dimension.month in dims and period is None:
+    practice_only = all(m in TRAINING_METRICS for m in metrics)
+    if period is None and practice_only:  # practice happens on the wall clock: every graded session
+        p.notes.append(p.tr("未指定期间，统计全部已评分的练习", "no period named: every graded practice session"))
+    elif Dimension.month in dims and period is None:
         y, m = add_months(as_of.year, as_of.month, -(TREND_MONTHS - 1))
         label = p.tr(f"近{TREND_MONTHS}个月", f"last {TREND_MONTHS} months")
         period = Period(start=dt.date(y, m, 1), end=as_of, label=label)
@@ -273,7 +277,7 @@ def _data_values(engine: Any) -> dict[Dimension, list[str]]:
         return {}
     out: dict[Dimension, list[str]] = {}
     for dim in (Dimension.region, Dimension.brand, Dimension.plan, Dimension.channel, Dimension.scenario,
-                Dimension.agent):
+                Dimension.agent, Dimension.trainee):
         try:
             out[dim] = [str(v) for v in engine.dimension_values(dim, limit=200) if v is not None and str(v).strip()]
         except Exception:  # a dimension the data lacks (no outcome log yet): the built-in words serve

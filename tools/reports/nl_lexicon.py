@@ -12,6 +12,11 @@ from tools.reports.spec import Dimension, Metric
 M, D = Metric, Dimension
 
 METRIC_PATTERNS: list[tuple[Metric, str]] = [
+    (M.training_score, r"(?:训练|练习|培训|角色扮演|陪练|演练)(?:平均)?(?:得分|分数|成绩|评分)|"
+                       r"(?:training|practice|role[- ]?play)(?: session)? (?:scores?|grades?|marks?)"),
+    (M.training_sessions, r"(?:训练|练习|培训|角色扮演|陪练|演练)(?:次数|场次|会话数|数量)|"
+                          r"(?:number of |how many )?(?:training|practice|role[- ]?play) sessions?|"
+                          r"(?:training|practice|role[- ]?play) session counts?"),
     (M.cost_per_retained, r"单位挽留成本|单位维系成本|每挽留一[户个人]\S{0,4}成本|挽留一[户个人]\S{0,3}(?:成本|花费)|"
                           r"cost per (?:retained|saved?|retention|win-?back)(?: subscriber| customer| user)?|"
                           r"(?:unit|per-save) retention cost|cost of each (?:save|retained subscriber)"),
@@ -61,7 +66,8 @@ DIMENSION_WORDS: list[tuple[Dimension, str]] = [
     (D.channel, r"接触渠道|触达渠道|渠道|(?:contact )?channels?"),
     (D.agent, r"坐席|维系经理|客户经理|经理|员工|人员|工号|agents?|reps?|staff|(?:retention )?managers?|employees?"),
     (D.month, r"月份|月度|月|months?|monthly"),
-    (D.scenario, r"维系场景|挽留场景|场景|scenarios?"),
+    (D.scenario, r"维系场景|挽留场景|练习场景|训练场景|场景|scenarios?"),
+    (D.trainee, r"学员|受训人员?|培训人员|练习人员?|trainees?|learners?"),
 ]
 
 # A dimension word counts only in a grouping context: right after one of these ...
@@ -123,7 +129,8 @@ BRANDS = {"如意通": "ruyitong", "新时空": "xinshikong", "世界风": "shij
 
 # Rates where a higher value is better: "worst N" sorts them ascending.
 HIGHER_IS_BETTER = {M.retention_success_rate, M.renewal_rate, M.renewal_rate_next_month,
-                    M.renewal_rate_month_after, M.reach_rate, M.silent_activation_rate, M.arpu}
+                    M.renewal_rate_month_after, M.reach_rate, M.silent_activation_rate, M.arpu,
+                    M.training_score}
 
 METRIC_NAMES: dict[Metric, tuple[str, str]] = {
     M.churn_rate: ("流失率", "churn rate"), M.retention_success_rate: ("挽留成功率", "retention success rate"),
@@ -135,4 +142,5 @@ METRIC_NAMES: dict[Metric, tuple[str, str]] = {
     M.mean_predicted_risk: ("平均预测流失概率", "mean predicted churn risk"), M.arpu: ("ARPU", "ARPU"),
     M.retention_cost: ("维系成本", "retention cost"), M.cost_per_retained: ("单位挽留成本", "cost per retained subscriber"),
     M.subscribers: ("客户数", "subscribers"), M.contacts: ("接触数", "contacts"),
+    M.training_score: ("训练得分", "training score"), M.training_sessions: ("练习次数", "practice sessions"),
 }

@@ -32,6 +32,8 @@ class Metric(str, Enum):
     cost_per_retained = "cost_per_retained"
     subscribers = "subscribers"  # in-network subscribers in scope
     contacts = "contacts"  # retention contacts (outcome records) in the period
+    training_score = "training_score"  # mean total score (0-100) of graded practice (role-play) sessions
+    training_sessions = "training_sessions"  # graded practice sessions in the period
 
 
 class Dimension(str, Enum):
@@ -48,6 +50,7 @@ class Dimension(str, Enum):
     agent = "agent"
     month = "month"
     scenario = "scenario"  # retention scenario of the contact (renewal, routine, campus, silent, port_out, ...)
+    trainee = "trainee"  # the API key id of whoever practised a role-play session
 
 
 METRIC_DEFINITIONS: dict[Metric, dict[str, str]] = {
@@ -109,6 +112,15 @@ METRIC_DEFINITIONS: dict[Metric, dict[str, str]] = {
         "en": "Number of retention contacts (logged outcomes) in the period.",
         "zh": "接触数 = 统计期内维系接触（结果记录）的数量。",
     },
+    Metric.training_score: {
+        "en": "Training score: mean total score (0-100, on the playbook rubric) of the practice (role-play) "
+              "sessions graded in the period.",
+        "zh": "训练得分 = 统计期内已评分的练习（角色扮演）会话按手册评分标准所得总分（0-100）的平均值。",
+    },
+    Metric.training_sessions: {
+        "en": "Practice sessions: number of role-play sessions graded (finished) in the period.",
+        "zh": "练习次数 = 统计期内完成并评分的角色扮演练习会话数。",
+    },
 }
 
 DIMENSION_LABELS: dict[Dimension, dict[str, str]] = {
@@ -123,6 +135,7 @@ DIMENSION_LABELS: dict[Dimension, dict[str, str]] = {
     Dimension.agent: {"en": "agent", "zh": "坐席"},
     Dimension.month: {"en": "month", "zh": "月份"},
     Dimension.scenario: {"en": "scenario", "zh": "维系场景"},
+    Dimension.trainee: {"en": "trainee", "zh": "学员"},
 }
 
 FilterOp = Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "between"]

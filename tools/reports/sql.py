@@ -3,7 +3,8 @@
 Only closed vocabularies reach the SQL text: every metric and dimension maps to a fixed expression
 below, output columns are named after the enum values, and every value a user or a model gave
 (filter values, period bounds, the limit) is a `?` parameter. Metrics are grouped in families by the
-rows they count (subscribers by month, usage months, the scored base, contacts, work orders); each
+rows they count (subscribers by month, usage months, the scored base, contacts, work orders, graded practice
+sessions); each
 family is one CTE, and the families are joined on the dimension values.
 """
 
@@ -40,6 +41,7 @@ class Family:
 
 _CONTACT_DIMS = {D.month: "c.month", D.channel: "c.channel", D.agent: "c.agent_id", D.scenario: "c.scenario"}
 _DISPATCH_DIMS = {D.month: "d.month", D.channel: "d.channel", D.agent: "d.agent_id", D.scenario: "d.scenario"}
+_TRAINING_DIMS = {D.trainee: "t.trainee", D.scenario: "t.scenario", D.month: "t.month"}
 FAMILIES: tuple[Family, ...] = (
     Family("base", {
         M.churn_rate: _rate("count(*) FILTER (WHERE p.churned_in)", "count(*)"),
@@ -70,6 +72,10 @@ FAMILIES: tuple[Family, ...] = (
         M.silent_activation_rate: _rate("count(*) FILTER (WHERE d.trigger = 'zero_voice' AND d.activated)",
                                         "count(*) FILTER (WHERE d.trigger = 'zero_voice' AND d.activated IS NOT NULL)"),
     }, {**SUBSCRIBER_DIMS, **_DISPATCH_DIMS}, "retention work orders"),
+    Family("training", {
+        M.training_score: "round(avg(t.total), 1)",
+        M.training_sessions: "count(*)",
+    }, _TRAINING_DIMS, "graded practice (role-play) sessions"),
 )
 FAMILY_OF: dict[Metric, Family] = {m: f for f in FAMILIES for m in f.metrics}
 _OPS = {"eq": "=", "ne": "<>", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -133,6 +139,8 @@ def _source(family: Family, spec: ReportSpec, start: dt.date, end: dt.date,
             [f"{start:%Y-%m}", f"{end:%Y-%m}"]
     if family.name == "snapshot":
         return ("(SELECT *, CAST(? AS VARCHAR) AS month FROM pop WHERE in_base) p", [f"{as_of:%Y-%m}"], [], [])
+    if family.name == "training":
+        return "training_k t", [], ["t.day BETWEEN ? AND ?"], [start, end]
     alias, table = ("c", "contacts") if family.name == "contacts" else ("d", "dispatch_k")
     return f"{table} {alias} LEFT JOIN pop p ON p.sk = {alias}.sk", [], [f"{alias}.day BETWEEN ? AND ?"], [start, end]
 

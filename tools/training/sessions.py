@@ -2,7 +2,8 @@
 
 One row per session in the records database (SQLite by default, any SQLAlchemy URL at scale):
 who practised, which scenario and seed, the synthetic persona, the call state, the transcript and,
-once finished, the grade. `RoleplayStore.list(owner=None)` is the supervisor's view of everyone.
+once finished, the grade. `RoleplayStore.list(owner=None)` is the supervisor's view of everyone;
+`frame()` and `version()` feed the supervisor reports (tools/reports: training score, practice sessions).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, insert, select, update
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, func, insert, select,
+                        update)
 
 from tools.training.grading import RoleplayGrade, TranscriptTurn
 from tools.training.roleplay import Persona, RoleplayState
@@ -40,6 +43,8 @@ roleplay_sessions = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
 )
+# The graded sessions as reports read them: `finished_at` is when the grade was saved (naive UTC).
+FRAME_COLUMNS = ("session_id", "trainee", "scenario", "lang", "total", "finished_at", "flags")
 
 
 class RoleplaySummary(BaseModel):
@@ -140,3 +145,28 @@ class RoleplayStore:
         query = query.order_by(roleplay_sessions.c.updated_at.desc()).limit(limit)
         with self.engine.connect() as db:
             return [RoleplaySummary(**dict(r)) for r in db.execute(query).mappings()]
+
+    def version(self) -> tuple[int, str]:
+        """Changes whenever a session is graded (count of graded sessions and the latest grading time)."""
+        t = roleplay_sessions
+        with self.engine.connect() as db:
+            count, last = db.execute(select(func.count(), func.max(t.c.updated_at)).where(t.c.grade.is_not(None))).one()
+        return int(count), str(last or "")
+
+    def frame(self) -> pd.DataFrame:
+        """Every graded session, one row each (columns FRAME_COLUMNS; flags comma-joined), for reports."""
+        t = roleplay_sessions
+        query = select(t.c.id, t.c.owner, t.c.scenario, t.c.lang, t.c.total, t.c.updated_at, t.c.grade).where(
+            t.c.grade.is_not(None)).order_by(t.c.updated_at)
+        with self.engine.connect() as db:
+            rows = db.execute(query).all()
+
+        def text(i: int) -> pd.Series:
+            return pd.Series([r[i] for r in rows], dtype=object)
+
+        return pd.DataFrame({
+            "session_id": text(0), "trainee": text(1), "scenario": text(2), "lang": text(3),
+            "total": pd.Series([r[4] for r in rows], dtype="float64"),
+            "finished_at": pd.to_datetime(text(5), utc=True, format="ISO8601").dt.tz_localize(None),
+            "flags": pd.Series([",".join(json.loads(r[6]).get("flags", [])) for r in rows], dtype=object),
+        }, columns=list(FRAME_COLUMNS))
