@@ -100,7 +100,7 @@ def _digest(salt: str, secret: str) -> str:
 
 def mask_ids(values: Iterable[Any]) -> list[str]:
     """Subscriber keys for the audit log and logs: phone and ID-card numbers masked."""
-    from tools.subscriber_schema import mask_identifier
+    from tools.masking import mask_identifier
 
     return [mask_text(mask_identifier(str(v))) for v in values if v not in (None, "")]
 

@@ -22,7 +22,8 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, fu
 from tools.db import open_engine
 from tools.errors import InvalidInput
 from tools.schemas import DispatchRecord, Scenario
-from tools.subscriber_schema import CONTACT_CHANNELS, CONTACT_RESULTS, OUTCOME_COLUMNS, mask_free_text
+from tools.masking import mask_free_text
+from tools.subscriber_schema import CONTACT_CHANNELS, CONTACT_RESULTS, OUTCOME_COLUMNS
 
 Channel = Literal["outbound_call", "sms", "store", "app", "wechat", "home_visit", "email"]
 Result = Literal["retained", "renewed", "declined", "no_answer", "callback"]

@@ -22,6 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from tools.errors import InvalidInput, SubscriberNotFound
+from tools.masking import looks_like_phone, mask_identifier, normalize_phone
 from tools.parquet_writer import BatchWriter
 from tools.schemas import SubscriberSnapshot
 from tools.subscriber_filter import SubscriberFilter, where_clause
@@ -33,9 +34,6 @@ from tools.subscriber_schema import (
     build_snapshot,
     conform,
     empty_frame,
-    looks_like_phone,
-    mask_identifier,
-    normalize_phone,
     subscriber_from_row,
 )
 

@@ -14,29 +14,11 @@ from typing import Any, Iterator
 
 import pytest
 
+from sample_playbooks import SHARED_PLAYBOOKS
+
 PLAYBOOKS = {
-    "renewal.en.md": """---
-title: Contract renewal
-topic: renewal
-lang: en
----
-# Contract renewal
-
-## Calling customers whose contract ends soon
-Call every customer whose contract ends within 60 days. Offer a renewal plan before the competitor does,
-and confirm the new contract end date in writing after the call.
-""",
-    "complaints.en.md": """---
-title: Complaint recovery
-topic: complaints
-lang: en
----
-# Complaint recovery
-
-## Customers with repeated complaints
-A customer with three or more complaints in 90 days is a churn warning. Apologise, fix the root cause
-first, and only then discuss a goodwill credit within the monthly maintenance cap.
-""",
+    "renewal.en.md": SHARED_PLAYBOOKS["renewal.en.md"],
+    "complaints.en.md": SHARED_PLAYBOOKS["complaints.en.md"],
     "silent.en.md": """---
 title: Silent customers
 topic: silent

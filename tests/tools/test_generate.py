@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from tools.generate import generate, write_generated
-from tools.subscriber_schema import LABEL_COLUMN, SUBSCRIBER_COLUMNS, USAGE_COLUMNS, looks_like_phone
+from tools.masking import looks_like_phone
+from tools.subscriber_schema import LABEL_COLUMN, SUBSCRIBER_COLUMNS, USAGE_COLUMNS
 from tools.subscribers import SubscriberStore
 
 

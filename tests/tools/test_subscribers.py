@@ -8,12 +8,8 @@ import pandas as pd
 import pytest
 
 from tools.errors import InvalidInput, SubscriberNotFound
-from tools.subscriber_schema import (
-    SUBSCRIBER_COLUMNS,
-    USAGE_COLUMNS,
-    mask_msisdn,
-    normalize_phone,
-)
+from tools.masking import mask_msisdn, normalize_phone
+from tools.subscriber_schema import SUBSCRIBER_COLUMNS, USAGE_COLUMNS
 from tools.subscribers import SubscriberFilter, SubscriberStore, find_subscribers, get_subscriber
 
 AS_OF = "2025-12-31"

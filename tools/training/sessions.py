@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, func, insert, select,
-                        update)
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, insert, select, update
 
+from tools.db import open_engine, utc_now
 from tools.training.grading import RoleplayGrade, TranscriptTurn
 from tools.training.roleplay import Persona, RoleplayState
 
@@ -76,7 +75,7 @@ class RoleplayRecord(RoleplaySummary):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return utc_now()
 
 
 def _dump(value: Any) -> str:
@@ -89,13 +88,7 @@ class RoleplayStore:
     """Create, read, update and list role-play sessions."""
 
     def __init__(self, url: str):
-        self.engine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            @event.listens_for(self.engine, "connect")
-            def _wal(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=5000")
-        metadata.create_all(self.engine)
+        self.engine = open_engine(url, metadata)
 
     def create(self, *, owner: str, role: str, persona: Persona, state: RoleplayState,
                transcript: list[TranscriptTurn], engine: str = "scripted", conversation_id: str | None = None) -> str:
