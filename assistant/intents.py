@@ -90,9 +90,14 @@ METRIC_NAMES = {
     "churn_rate": ("离网率", "churn rate"), "renewal_rate": ("续约率", "renewal rate"),
     "retention_rate": ("保有率", "retention rate"), "activation_rate": ("激活率", "activation rate"),
     "arpu": ("ARPU", "ARPU"), "dispatch_completion": ("派单完成率", "dispatch completion rate"),
+    "mean_predicted_risk": ("平均流失概率", "mean predicted risk"), "high_risk_count": ("高危客户数", "high-risk count"),
+    "retention_cost": ("维系成本", "retention cost"), "training_score": ("练习得分", "practice score"),
+    "contacts": ("接触数", "contacts"),
 }
 GROUP_NAMES = {"value_tier": ("价值层级", "value tier"), "region": ("地区", "region"),
-               "brand": ("品牌", "brand"), "month": ("月份", "month")}
+               "brand": ("品牌", "brand"), "month": ("月份", "month"), "agent": ("坐席", "agent"),
+               "channel": ("渠道", "channel"), "trainee": ("学员", "trainee"), "risk_label": ("风险等级", "risk label"),
+               "lifecycle_stage": ("生命周期", "lifecycle stage")}
 PAYMENT_NAMES = {"postpaid": ("后付费", "post-paid"), "quasi_prepaid": ("准预付费", "quasi-prepaid"),
                  "prepaid": ("预付费", "prepaid")}
 PLAN_TYPE_NAMES = {"single": ("单产品套餐", "single-product plan"), "converged": ("融合套餐", "converged bundle")}
@@ -180,7 +185,14 @@ _BRANDS = {
     "全球通": "gotone", "神州行": "shenzhouxing", "动感地带": "m-zone", "如意通": "ruyitong",
     "up新势力": "up xinshili", "新时空": "xinshikong", "世界风": "shijiefeng",
 }
-_METRICS = [
+_METRICS = [  # routing only: the report itself is read by tools/reports/nl.py (same words, more of them)
+    ("mean_predicted_risk", r"平均(?:预测)?(?:流失|离网)(?:概率|风险)|平均风险|预测(?:流失|离网)概率|"
+                            r"(?:mean|average) (?:predicted )?(?:churn )?(?:risk|probability)"),
+    ("high_risk_count", r"高危(?:客户|用户)?(?:数量|人数|户数|数)|(?:number of|how many) high[- ]risk|"
+                        r"high[- ]risk (?:subscriber |customer )?(?:count|number)"),
+    ("retention_cost", r"单位挽留成本|维系成本|挽留成本|维系费用|retention (?:cost|spend)|cost per retained"),
+    ("training_score", r"(?:训练|练习|培训)(?:平均)?(?:得分|成绩|次数)|(?:training|practice) (?:scores?|sessions)"),
+    ("contacts", r"接触(?:数|量|次数)|外呼量|number of contacts"),
     ("churn_rate", r"离网率|流失率|churn rate|attrition rate|离网人数|流失人数|"
                    r"how many (?:customers |subscribers )?(?:churned|left)"),
     ("renewal_rate", r"续约率|renewal rate"),
@@ -194,10 +206,14 @@ _GROUP_BY = [
     ("region", r"地区|省份|各省|区域|region|province"),
     ("brand", r"品牌|brand"),
     ("month", r"每月|按月|月度|趋势|monthly|by month|trend"),
+    ("agent", r"坐席|客户经理|维系经理|(?:by|per) agent"), ("channel", r"渠道|(?:by|per) channel"),
+    ("trainee", r"学员|(?:by|per) trainee"), ("risk_label", r"风险等级|(?:by|per) risk"),
+    ("lifecycle_stage", r"生命周期|(?:by|per) (?:lifecycle )?stage"),
 ]
 _AGGREGATE = re.compile(
     r"各|按.{0,6}(?:分|统计|看)|分(?:价值|层级|地区|品牌|省)|本月|上月|上个月|这个月|本季|这个季度|上季度|今年|去年|"
-    r"报表|趋势|统计|\bby (?:value |risk )?(?:tier|region|brand|segment|month|province)|\bper (?:tier|region|brand|month)|"
+    r"报表|趋势|统计|\bby (?:value |risk )?(?:tier|region|brand|segment|month|province|agent|channel|trainee|stage)|"
+    r"\bper (?:tier|region|brand|month|agent|channel|trainee)|"
     r"this (?:month|quarter|year)|last (?:month|quarter|year)|report|dashboard|trend|breakdown"
 )
 _DEFINITION = re.compile(
@@ -221,7 +237,7 @@ _LIST = re.compile(
     r"who (?:is|are|might|will|could)|which (?:customers|subscribers)"
 )
 _QUESTION = re.compile(r"[?？]|吗|呢|什么|怎么|如何|哪|多少|几|\b(?:what|how|which|why|when|who|should|can|is|are|does|do)\b")
-_PROCESS = re.compile(r"怎么|如何|多久|为什么|吗|\bhow\b|\bwhy\b|\bwhen\b|\bshould\b")
+_PROCESS = re.compile(r"怎么|如何|多久|为什么|原因|吗|\bhow\b|\bwhy\b|\bwhen\b|\bshould\b|\breasons?\b")
 _RISKY = re.compile(r"高危|中危|风险|离网|流失|要走|值得挽留|at[- ]risk|risk|churn|likely to leave|worth retaining|leaving")
 _SCRIPT = re.compile(r"话术|脚本|台词|开场白|怎么说|怎么开口|script|talk track|what (?:do|should) i say|what to say|wording")
 _OFFER = re.compile(r"优惠|方案|礼包|回馈|活动|赠送|offer|deal|discount|promotion|package|incentive")
@@ -354,7 +370,8 @@ def recognise(text: str, *, has_focus: bool = False, has_snapshot: bool = False)
         return Intent("roleplay", slots)
     if not bare or _HELP_WHOLE.fullmatch(bare) or _HELP_ANY.search(t):
         return Intent("help", slots)
-    if slots.metric and not _DEFINITION.search(t) and (_AGGREGATE.search(t) or slots.group_by):
+    # "离网率怎么算" asks for a definition; "what is the churn rate by tier" asks for numbers.
+    if slots.metric and (slots.group_by or (_AGGREGATE.search(t) and not _DEFINITION.search(t))):
         return Intent("report_question", slots)
     target, generic = has_target(text, slots)
     if _LIST.search(t) and _RISKY.search(t) and not _PROCESS.search(t) and not target:

@@ -16,6 +16,16 @@ EVAL = Path(__file__).resolve().parents[2] / "bench" / "data" / "retrieval_eval.
 
 # (utterance, has_focus, intent, expected slots (subset), needs_subscriber)
 CASES = [
+    # supervisor reports: a metric with a grouping or a period; a definition question stays a playbook one
+    ("各价值等级的平均流失概率", False, "report_question", {"metric": "mean_predicted_risk", "group_by": "value_tier"}, False),
+    ("What is the average churn probability by tier?", False, "report_question",
+     {"metric": "mean_predicted_risk", "group_by": "value_tier"}, False),
+    ("high-risk count by region", False, "report_question", {"metric": "high_risk_count", "group_by": "region"}, False),
+    ("各学员的平均训练得分", False, "report_question", {"metric": "training_score", "group_by": "trainee"}, False),
+    ("retention cost by agent last month", False, "report_question", {"metric": "retention_cost", "group_by": "agent"},
+     False),
+    ("平均风险是怎么计算的", False, "playbook_question", {"metric": "mean_predicted_risk"}, False),
+    ("客户流失的原因有哪些", False, "playbook_question", {}, False),
     # handle this customer
     ("138****5678 (subscriber S000000042)要转网，合约下个月到期，推什么?", False, "handle_customer",
      {"subscriber": "S000000042", "scenario": "port_out", "expiring_within_days": 60}, False),
