@@ -161,7 +161,8 @@ def score(
     from assistant.cli import emit_json, fail
     from assistant.config import get_settings
     from knowledge.errors import RetentionError
-    from tools.churn import churn_risk, score_all
+    from tools.churn import churn_risk
+    from tools.churn_batch import score_all
     from tools.policy import load_policy
 
     if (subscriber is None) == (not all_):

@@ -98,7 +98,7 @@ class HighRiskArgs(_Args):
 
 
 def _high_risk(services: Any, args: HighRiskArgs, turn: Any) -> tuple[Any, list[Citation]]:
-    from tools.churn import high_risk_list
+    from tools.churn_batch import high_risk_list
 
     return high_risk_list(services.store, services.model_dir, services.policy,
                           **args.model_dump(exclude_none=True)), []

@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 def ensure_data(data_dir: Path, rows: int, seed: int, threads: int, train_rows: int) -> dict:
     """Generate, train and score once; later runs reuse what is there."""
-    from tools.churn import score_all, train_churn_model
+    from tools.churn import train_churn_model
+    from tools.churn_batch import score_all
     from tools.generate import write_generated
     from tools.subscribers import SubscriberStore
 

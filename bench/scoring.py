@@ -76,7 +76,8 @@ def train(root: Path, model_dir: Path, train_rows: int, threads: int) -> dict:
 
 def score_child(root: Path, model_dir: Path, threads: int) -> dict:
     """In a fresh process: read the tables, then features + scoring of every subscriber."""
-    from tools.churn import iter_scores, read_scoring_tables
+    from tools.churn import read_scoring_tables
+    from tools.churn_batch import iter_scores
     from tools.churn_model import load_model
     from tools.subscribers import SubscriberStore
 
@@ -100,7 +101,7 @@ def score_child(root: Path, model_dir: Path, threads: int) -> dict:
 
 def score_all_child(root: Path, model_dir: Path, threads: int, out: Path) -> dict:
     """In a fresh process: `retention churn score --all` end to end (read, score, write Parquet)."""
-    from tools.churn import score_all
+    from tools.churn_batch import score_all
     from tools.subscribers import SubscriberStore
 
     report = score_all(SubscriberStore(root), model_dir, out, progress=False, threads=threads)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tools import churn_model
-from tools.churn import churn_risk, evaluate_cv, high_risk_list, score_all, train_from_store
+from tools.churn import churn_risk, evaluate_cv, train_from_store
+from tools.churn_batch import high_risk_list, score_all
 from tools.errors import SubscriberNotFound
 from tools.features import build_features
 from tools.generate import generate, write_generated

@@ -75,7 +75,8 @@ def test_tenure_bands_follow_domain_1_5() -> None:
 
 
 def test_batch_score_file_carries_the_same_segments_as_churn_risk(store: SubscriberStore, tmp_path) -> None:
-    from tools.churn import churn_risk, score_all, train_from_store
+    from tools.churn import churn_risk, train_from_store
+    from tools.churn_batch import score_all
 
     model_dir = tmp_path / "model"
     train_from_store(store, model_dir, folds=2, seed=1, threads=1)
