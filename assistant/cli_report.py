@@ -95,8 +95,9 @@ def show(result: Any, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tools.reports.charts import RATE_METRICS, column_label, value_label
-    from tools.reports.spec import Dimension, Metric
+    from assistant.offline_reports import cell_text
+    from tools.reports.charts import column_label
+    from tools.reports.spec import Dimension
 
     lang = result.spec.lang
     zh = lang == "zh"
@@ -105,19 +106,7 @@ def show(result: Any, out: Path | None) -> None:
     for column in result.columns:
         table.add_column(column_label(column, lang), justify="left" if column in Dimension.__members__ else "right")
     for row in result.rows:
-        cells = []
-        for column, value in zip(result.columns, row):
-            if column in Dimension.__members__:
-                cells.append(value_label(column, value, lang))
-            elif value is None:
-                cells.append("—")
-            elif column in Metric.__members__ and Metric(column) in RATE_METRICS:
-                cells.append(f"{float(value):.1%}")
-            elif isinstance(value, float):
-                cells.append(f"{value:,.2f}")
-            else:
-                cells.append(str(value))
-        table.add_row(*cells)
+        table.add_row(*(cell_text(column, value, lang) for column, value in zip(result.columns, row)))
     console.print(table)
     if not result.rows:
         console.print("没有符合条件的数据。" if zh else "No data matches this report.")

@@ -12,7 +12,7 @@ from typing import Any
 
 from knowledge.errors import RetentionError
 from tools.reports.charts import RATE_METRICS, column_label, value_label
-from tools.reports.spec import Dimension, Metric
+from tools.reports.spec import Dimension, metric_of
 
 MAX_TABLE_ROWS = 30
 
@@ -21,18 +21,21 @@ def _t(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
 
 
-def _cell(column: str, value: Any, lang: str) -> str:
+def cell_text(column: str, value: Any, lang: str) -> str:
+    """One result cell as people read it: labels for dimension values, %, pp for rate changes."""
     if column in Dimension.__members__:
         text = value_label(column, value, lang)
     elif value is None:
         text = "—"
-    elif column in Metric.__members__ and Metric(column) in RATE_METRICS:
+    elif metric_of(column) in RATE_METRICS and column.endswith("_change"):  # percentage points
+        text = _t(lang, f"{float(value) * 100:+.1f}个百分点", f"{float(value) * 100:+.1f} pp")
+    elif metric_of(column) in RATE_METRICS:
         text = f"{float(value):.1%}"
     elif isinstance(value, float):
         text = f"{value:,.2f}"
     else:
         text = str(value)
-    return text.replace("|", "\\|")
+    return text
 
 
 def markdown_table(columns: list[str], rows: list[list[Any]], lang: str, total: int | None = None,
@@ -40,7 +43,8 @@ def markdown_table(columns: list[str], rows: list[list[Any]], lang: str, total: 
     """Rows as a Markdown table (the first `max_rows`), with a note when there are more."""
     head = "| " + " | ".join(column_label(c, lang) for c in columns) + " |"
     rule = "|" + "|".join("---" if c in Dimension.__members__ else "---:" for c in columns) + "|"
-    body = ["| " + " | ".join(_cell(c, v, lang) for c, v in zip(columns, row)) + " |" for row in rows[:max_rows]]
+    body = ["| " + " | ".join(cell_text(c, v, lang).replace("|", "\\|") for c, v in zip(columns, row)) + " |"
+            for row in rows[:max_rows]]
     lines = [head, rule, *body]
     total = len(rows) if total is None else total
     if total > min(max_rows, len(rows)):

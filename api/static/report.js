@@ -1,5 +1,5 @@
 // A report answer (reply.data.report): its ChartSpec {kind, x, series, y, title, data} drawn inline
-// (bar, stacked bar, line over months) and its table folded below. Labels follow the interface language.
+// (bar, stacked bar, line over months, grouped bars of a period comparison) and its table folded below. Labels follow the interface language.
 
 import { renderChart } from "./chart.js";
 import { h, money, percent } from "./dom.js";
@@ -17,7 +17,19 @@ function known(key, fallback) {
 
 function metricText(metric) { return known(`metric.${metric}`, metric); }
 function dimText(dim) { return known(`dim.${dim}`, dim); }
-function columnText(column) { return column.startsWith("_") ? column : known(`metric.${column}`, dimText(column)); }
+
+/** A period comparison's derived column: {metric, part: "previous" | "change"}, else null. */
+function derived(column) {
+  const m = /^(.*)_(previous|change)$/.exec(column);
+  return m && t(`metric.${m[1]}`) !== `metric.${m[1]}` ? { metric: m[1], part: m[2] } : null;
+}
+
+function columnText(column) {
+  if (column.startsWith("_")) return column;
+  const d = derived(column);
+  if (d) return metricText(d.metric) + t(d.part === "previous" ? "report.previousOf" : "report.change");
+  return known(`metric.${column}`, dimText(column));
+}
 
 /** A dimension value as shown: value tiers and risk labels translated, other values as they are. */
 export function valueText(dim, value) {
@@ -28,6 +40,14 @@ export function valueText(dim, value) {
 
 function cellText(column, value) {
   if (value === null || value === undefined) return "—";
+  const d = derived(column);
+  if (d && d.part === "change") { // a change: signed; rates in percentage points
+    const n = Number(value);
+    const sign = n > 0 ? "+" : "";
+    if (RATES.has(d.metric)) return `${sign}${(n * 100).toFixed(1)}${t("report.pp")}`;
+    return sign + (MONEY.has(d.metric) ? money(n) : n.toLocaleString());
+  }
+  if (d) return cellText(d.metric, value);
   if (RATES.has(column)) return percent(Number(value));
   if (MONEY.has(column)) return money(value);
   return typeof value === "number" ? value.toLocaleString() : valueText(column, value);
@@ -46,7 +66,17 @@ export function chartInput(spec, metric) {
   const num = (row) => (row && row[metric] !== null && row[metric] !== undefined ? Number(row[metric]) * scale : NaN);
   const xs = [...new Set(rows.map((r) => String(r[spec.x])))];
   let series;
-  if (spec.series) {
+  if (spec.kind === "grouped_bar") { // a period comparison: this period beside the one it is compared with
+    const periods = spec.periods || [];
+    const before = t(spec.compare === "previous_year" ? "report.previousYear" : "report.previous");
+    const name = (label, i) => (periods[i] ? `${label} ${periods[i]}` : label);
+    series = [{ name: name(t("report.current"), 0), values: xs.map((x) => num(rows.find((r) => String(r[spec.x]) === x))) },
+      { name: name(before, 1), values: xs.map((x) => {
+        const row = rows.find((r) => String(r[spec.x]) === x);
+        const v = row ? row[`${metric}_previous`] : null;
+        return v === null || v === undefined ? NaN : Number(v) * scale;
+      }) }];
+  } else if (spec.series) {
     const groups = [...new Set(rows.map((r) => String(r[spec.series])))];
     series = groups.map((g) => ({ name: valueText(spec.series, g),
       values: xs.map((x) => num(rows.find((r) => String(r[spec.x]) === x && String(r[spec.series]) === g))) }));
@@ -54,7 +84,7 @@ export function chartInput(spec, metric) {
     series = [{ name: "", values: xs.map((x) => num(rows.find((r) => String(r[spec.x]) === x))) }];
   }
   const type = spec.kind === "line" ? "line" : spec.kind === "stacked_bar" ? "stacked"
-    : (!spec.series && xs.length > 12 ? "hbar" : "bar");
+    : (!spec.series && spec.kind !== "grouped_bar" && xs.length > 12 ? "hbar" : "bar");
   return { type, labels: xs.map((x) => valueText(spec.x, x)), series,
     title: metricText(metric) + (scale === 100 ? t("report.percent") : "") };
 }

@@ -118,7 +118,8 @@ def test_web_page_draws_report_charts_and_table(client, keys, live_url, page):  
 
     payloads = {}
     for name, question in {"bar": "各价值等级的客户数", "stacked": "subscribers by value tier and brand",
-                           "line": "churn rate by month over the last 6 months"}.items():
+                           "line": "churn rate by month over the last 6 months",
+                           "compare": "哪个渠道的续约率下降了"}.items():
         body = post(client, keys, "supervisor", {"question": question}).json()
         payloads[name] = {"columns": body["columns"], "rows": body["rows"], "chart": body["chart"]["spec"]}
     assert payloads["stacked"]["chart"]["kind"] == "stacked_bar" and payloads["line"]["chart"]["kind"] == "line"
@@ -149,6 +150,12 @@ def test_web_page_draws_report_charts_and_table(client, keys, live_url, page):  
     assert drawn["stacked-en"]["bars"] >= len({r[0] for r in payloads["stacked"]["rows"]})
     assert drawn["line-en"]["lines"] == 1 and drawn["line-en"]["rows"] == len(payloads["line"]["rows"])
     assert "Churn rate" in drawn["line-en"]["title"] and "流失率" in drawn["line-zh"]["title"]
+    assert payloads["compare"]["chart"]["kind"] == "grouped_bar"
+    assert drawn["compare-zh"]["head"] == ["接触渠道", "当月续约率", "当月续约率（上期）", "当月续约率变化"]
+    assert drawn["compare-en"]["head"][3] == "Same-month renewal rate change"
+    assert drawn["compare-en"]["rows"] == len(payloads["compare"]["rows"])
+    drawn_values = sum(v is not None for r in payloads["compare"]["rows"] for v in r[1:3])
+    assert drawn["compare-en"]["bars"] == drawn_values  # this period's bar beside the previous one's
     assert json.dumps(drawn)  # everything came back as plain data
 
 
@@ -172,3 +179,24 @@ def test_with_an_llm_configured_the_question_is_read_by_the_model(api_data_dir, 
             fake.status = 500
             body = post(llm_client, keys, "supervisor", {"question": "ARPU per brand last quarter"}).json()
             assert body["parser"] == "offline" and any("offline parser" in n for n in body["notes"])
+
+
+def test_which_channels_renewals_fell_is_compared_with_the_previous_period(client, keys):
+    response = post(client, keys, "supervisor", {"question": "哪个渠道的续约率下降了"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["spec"]["compare"] == "previous_period"
+    assert body["spec"]["sort"] == {"by": "renewal_rate_change", "desc": False}
+    assert body["columns"] == ["channel", "renewal_rate", "renewal_rate_previous", "renewal_rate_change"]
+    changes = [row[3] for row in body["rows"]]
+    known = [c for c in changes if c is not None]
+    assert body["rows"] and changes == sorted(known) + [None] * (len(changes) - len(known))
+    for _, now, before, change in body["rows"]:
+        if change is not None:
+            assert change == pytest.approx(now - before, abs=1e-4)
+    assert body["previous_period"]["end"] < body["period"]["start"]
+    assert body["previous_period"]["start"] in body["interpretation"] and "本期 - 上期" in body["definitions"]["comparison"]
+    assert body["unknown"] == [] and body["chart"]["spec"]["kind"] == "grouped_bar"
+    assert base64.b64decode(body["chart"]["png_base64"]).startswith(PNG_MAGIC)
+    csv = post(client, keys, "supervisor", {"question": "which channel's renewals fell", "format": "csv"})
+    assert csv.status_code == 200 and "renewal rate change" in csv.content.decode("utf-8-sig").splitlines()[0]

@@ -144,3 +144,28 @@ def test_offline_answer_through_the_toolkit_is_in_the_tool_trace(report_services
     assert [c.name for c in kit.turn.tool_calls] == ["run_report"] and data["report"]["chart"]["kind"] == "bar"
     text_none, data = answer_report(kit, "tell me a joke", "en", {"run_report"})
     assert "could not find a metric" in text_none and kit.turn.tool_calls[-1].ok is False
+
+
+def test_the_model_may_ask_for_a_period_comparison(tmp_path):
+    from assistant.report_llm import interpret
+
+    wanted = {**GOOD, "compare": "previous_year", "sort": {"by": "churn_rate_change", "desc": False}}
+    fake = FakeLLM(lambda messages, tools, i: tool_call("ReportSpec", wanted))
+    reading = interpret("各价值等级的流失率同比下降了多少", as_of=AS_OF, settings=llm_settings(tmp_path),
+                        http_client=client(fake))
+    assert reading.parser == "llm" and reading.spec.compare == "previous_year"
+    assert reading.spec.sort.by == "churn_rate_change"
+    prompt = fake.requests[0]["messages"][0]["content"]
+    assert "previous_period" in prompt and "同比" in prompt and "_change" in prompt
+
+
+def test_offline_answer_to_a_comparison_shows_both_periods_and_the_change(report_services):
+    from assistant.offline_reports import answer_report
+
+    text, data = answer_report(report_services, "哪个渠道的续约率下降了", "zh", {"run_report"})
+    assert "| 接触渠道 | 当月续约率 | 当月续约率（上期） | 当月续约率变化 |" in text
+    assert "环比" in text and "本期 - 上期" in text
+    report = data["report"]
+    assert report["spec"]["compare"] == "previous_period" and report["chart"]["kind"] == "grouped_bar"
+    if any(r[3] is not None for r in report["rows"]):
+        assert "个百分点" in text

@@ -177,3 +177,36 @@ def test_report_errors_are_one_line(runner, report_env, tmp_path):
     assert out.exit_code == 1 and "churn_rate" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     out = runner.invoke(app, ["report", "what's the weather", "--json"])
     assert out.exit_code == 1 and out.stdout == "" and out.stderr.startswith("error: ")
+
+
+def test_a_period_comparison_draws_grouped_bars_and_exports_every_column(tmp_path):
+    from openpyxl import load_workbook
+
+    from tools.reports.export import to_csv, to_xlsx
+
+    spec = ReportSpec(metrics=["renewal_rate", "retention_cost"], dimensions=["channel"], lang="zh",
+                      compare="previous_period", sort={"by": "renewal_rate_change", "desc": False},
+                      period=Period(start=dt.date(2025, 11, 1), end=dt.date(2025, 11, 30)))
+    columns = ["channel", "renewal_rate", "renewal_rate_previous", "renewal_rate_change",
+               "retention_cost", "retention_cost_previous", "retention_cost_change"]
+    rows = [["sms", 0.1, 0.25, -0.15, 5.0, 1.0, 4.0], ["outbound_call", 0.2, 0.21, -0.01, 64.0, 75.0, -11.0],
+            ["home_visit", None, 0.3, None, 11.0, None, None]]
+    r = ReportResult(spec=spec, columns=columns, rows=rows, definitions={"renewal_rate": "x", "comparison": "y"},
+                     period=spec.period, previous_period=Period(start=dt.date(2025, 10, 1), end=dt.date(2025, 10, 31)))
+    chart = charts.chart_for(r)
+    assert (chart.kind, chart.x, chart.series, chart.compare) == ("grouped_bar", "channel", None, "previous_period")
+    assert chart.y == ["renewal_rate", "retention_cost"] and chart.periods == ["2025-11", "2025-10"]
+    assert "2025-11 vs 2025-10" in chart.title and chart.data[0]["renewal_rate_previous"] == 0.25
+    assert _render_without_missing_glyphs(chart, "zh").startswith(PNG_MAGIC)
+    assert _render_without_missing_glyphs(charts.chart_for(r, "en"), "en").startswith(PNG_MAGIC)
+    assert charts.chart_for(r.model_copy(update={"spec": spec.model_copy(update={"dimensions": []})})).kind == "table"
+    text = to_csv(r).decode("utf-8-sig")
+    assert text.splitlines()[0] == "接触渠道,当月续约率,当月续约率（上期）,当月续约率变化,维系成本,维系成本（上期）,维系成本变化"
+    assert "短信,0.1,0.25,-0.15,5.0,1.0,4.0" in text and "上门,,0.3,,11.0,," in text
+    sheet = load_workbook(to_xlsx(r, tmp_path / "r.xlsx", lang="en") and tmp_path / "r.xlsx")["report"]
+    assert [c.value for c in sheet[1]] == ["contact channel", "same-month renewal rate",
+                                           "same-month renewal rate (previous)", "same-month renewal rate change",
+                                           "retention cost", "retention cost (previous)", "retention cost change"]
+    assert sheet["C2"].number_format == "0.0%" and sheet["D2"].value == -0.15 and "%" in sheet["D2"].number_format
+    assert sheet["G2"].number_format == "#,##0.00"
+    assert charts.column_label("comparison", "zh") == "对比"

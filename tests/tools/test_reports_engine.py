@@ -143,7 +143,7 @@ def _rate(num: float, den: float, digits: int = 4) -> float | None:
     return None if not den else round(num / den, digits)
 
 
-def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
+def _expected(ref: dict, metric: Metric, dim: Dimension | None, start: dt.date = START, end: dt.date = END) -> dict:
     """{dimension value (or None): metric value} computed with pandas."""
     pop, family = ref["pop"], FAMILY_OF[metric].name
     key = None if dim is None else dim.value
@@ -151,9 +151,9 @@ def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
     out: dict = {}
     if family == "base":
         frames = []
-        months = pd.date_range(START, END, freq="MS") if dim == Dimension.month else [pd.Timestamp(START)]
+        months = pd.date_range(start, end, freq="MS") if dim == Dimension.month else [pd.Timestamp(start)]
         for m in months:
-            nxt = m + pd.offsets.MonthBegin(1) if dim == Dimension.month else pd.Timestamp(END) + pd.Timedelta(days=1)
+            nxt = m + pd.offsets.MonthBegin(1) if dim == Dimension.month else pd.Timestamp(end) + pd.Timedelta(days=1)
             base = pop[(pop["activation"] < m) & (pop["churn"].isna() | (pop["churn"] >= m))].copy()
             base["month"], base["left"] = m.strftime("%Y-%m"), base["churn"] < nxt
             frames.append(base)
@@ -161,7 +161,7 @@ def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
         for k, g in (rows.groupby(attr) if key else [(None, rows)]):
             out[k] = _rate(g["left"].sum(), len(g)) if metric == Metric.churn_rate else len(g)
     elif family == "usage":
-        u = ref["usage"][ref["usage"]["month"].between(f"{START:%Y-%m}", f"{END:%Y-%m}")]
+        u = ref["usage"][ref["usage"]["month"].between(f"{start:%Y-%m}", f"{end:%Y-%m}")]
         u = u.merge(pop.drop(columns=["churn"]), on="subscriber_id")
         for k, g in (u.groupby(attr) if key else [(None, u)]):
             out[k] = round(g["arpu"].mean(), 2)
@@ -171,12 +171,12 @@ def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
             out[k] = int((g["risk_label"] == "high").sum()) if metric == Metric.high_risk_count else round(g["p"].mean(), 4)
     elif family == "training":
         t = ref["training"]
-        t = t[(t["when"].dt.normalize() >= pd.Timestamp(START)) & (t["when"].dt.normalize() <= pd.Timestamp(END))]
+        t = t[(t["when"].dt.normalize() >= pd.Timestamp(start)) & (t["when"].dt.normalize() <= pd.Timestamp(end))]
         for k, g in (t.groupby(attr) if key else [(None, t)]):
             out[k] = (round(g["total"].mean(), 1) if len(g) else None) if metric == Metric.training_score else len(g)
     elif family == "contacts":
         c = ref["contacts"]
-        c = c[(c["day"] >= pd.Timestamp(START)) & (c["day"] <= pd.Timestamp(END))]
+        c = c[(c["day"] >= pd.Timestamp(start)) & (c["day"] <= pd.Timestamp(end))]
         c = c.merge(pop, on="subscriber_id", how="left", suffixes=("", "_p"))
         for k, g in (c.groupby(attr, dropna=False) if key else [(None, c)]):
             won = g["result"].isin(SUCCESS).sum()
@@ -187,7 +187,7 @@ def _expected(ref: dict, metric: Metric, dim: Dimension | None) -> dict:
                 Metric.contacts: len(g)}[metric]
     else:
         d = ref["dispatches"]
-        d = d[(d["date"] >= pd.Timestamp(START)) & (d["date"] <= pd.Timestamp(END))]
+        d = d[(d["date"] >= pd.Timestamp(start)) & (d["date"] <= pd.Timestamp(end))]
         d = d.merge(pop, on="subscriber_id", how="left", suffixes=("", "_p"))
         for k, g in (d.groupby(attr, dropna=False) if key else [(None, d)]):
             ren = g[g["trigger"] == "renewal"]
@@ -408,3 +408,146 @@ def test_without_a_session_store_practice_metrics_are_empty(world):
     result = engine.run(ReportSpec(metrics=["training_sessions", "training_score"], period=Period(start=START, end=END)))
     assert result.rows == [[0, None]]
     assert engine.dimension_values("trainee") == []
+
+
+# --- period-over-period comparison ---------------------------------------------------------------
+
+NOV = (dt.date(2025, 11, 1), dt.date(2025, 11, 30))
+PREVIOUS = {"previous_period": (dt.date(2025, 10, 1), dt.date(2025, 10, 31)),
+            "previous_year": (dt.date(2024, 11, 1), dt.date(2024, 11, 30))}
+COMPARED = [(m, d, mode) for m in (Metric.churn_rate, Metric.retention_success_rate, Metric.renewal_rate,
+                                   Metric.retention_cost)
+            for d in (None, Dimension.channel, Dimension.value_tier, Dimension.agent)
+            if d is None or d.value in valid_dimensions(m) for mode in ("previous_period", "previous_year")]
+
+
+@pytest.fixture(scope="module")
+def ref_now(world) -> dict:
+    """The pandas reference read again: tests above log outcomes (AG-NEW in October) after `world` was built."""
+    return _reference_tables(world["store"], world["log"], world["sessions"])
+
+
+@pytest.mark.parametrize(("metric", "dim", "mode"), COMPARED,
+                         ids=[f"{m.value}-{d.value if d else 'total'}-{mode}" for m, d, mode in COMPARED])
+def test_a_comparison_equals_two_pandas_periods_joined(world, ref_now, metric, dim, mode):
+    spec = ReportSpec(metrics=[metric], dimensions=[dim] if dim else [], period=Period(start=NOV[0], end=NOV[1]),
+                      compare=mode)
+    result = world["engine"].run(spec)
+    name = metric.value
+    assert result.columns == ([dim.value] if dim else []) + [name, f"{name}_previous", f"{name}_change"]
+    now = _expected(ref_now, metric, dim, *NOV)
+    before = _expected(ref_now, metric, dim, *PREVIOUS[mode])
+    got = {(r[0] if dim else None): r[-3:] for r in result.rows}
+    keys = set(now) | set(before)
+    if dim is not None:  # groups without rows in either period are absent from both
+        keys = {k for k in keys if k in got or now.get(k) not in (None, 0) or before.get(k) not in (None, 0)}
+    assert set(got) == keys, (sorted(map(str, got)), sorted(map(str, keys)))
+    money = metric == Metric.retention_cost
+    tol = 0.011 if money else 1e-4
+    for k in keys:
+        current, previous, change = got[k]
+        want_now, want_before = now.get(k), before.get(k)
+        for have, want in ((current, want_now), (previous, want_before)):
+            assert (have is None) == (want is None) and (want is None or math.isclose(have, want, abs_tol=tol)), \
+                (k, got[k], want_now, want_before)
+        if want_now is None or want_before is None:
+            assert change is None, (k, got[k])
+        else:
+            assert math.isclose(change, want_now - want_before, abs_tol=2 * tol), (k, got[k])
+    assert result.previous_period is not None
+    assert (result.previous_period.start, result.previous_period.end) == PREVIOUS[mode]
+    assert (result.period.start, result.period.end) == NOV
+    assert str(PREVIOUS[mode][0]) in result.interpretation and "2025-11-01" in result.interpretation
+    assert "this period minus" in result.definitions["comparison"]
+
+
+def test_a_comparison_sorts_by_the_change_and_keeps_one_period_groups(world):
+    spec = ReportSpec(metrics=["renewal_rate", "retention_cost"], dimensions=["channel"],
+                      period=Period(start=NOV[0], end=NOV[1]), compare="previous_period",
+                      sort={"by": "renewal_rate_change", "desc": False}, lang="zh")
+    result = world["engine"].run(spec)
+    assert result.columns == ["channel", "renewal_rate", "renewal_rate_previous", "renewal_rate_change",
+                              "retention_cost", "retention_cost_previous", "retention_cost_change"]
+    changes = [r[3] for r in result.rows]
+    known = [c for c in changes if c is not None]
+    assert known == sorted(known) and changes == known + [None] * (len(changes) - len(known))  # nulls last
+    assert "本期 - 上期" in result.definitions["comparison"] and "2025-10-01" in result.interpretation
+    top = world["engine"].run(spec.model_copy(update={"limit": 2}))
+    assert top.rows == result.rows[:2] and top.sql.endswith("LIMIT ?")
+    by_agent = world["engine"].run(ReportSpec(metrics=["contacts"], dimensions=["agent"], compare="previous_period",
+                                              period=Period(start=dt.date(2025, 12, 1), end=dt.date(2025, 12, 31))))
+    rows = {r[0]: r[1:] for r in by_agent.rows}
+    assert rows[EVIL] == [1, None, None]  # contacted in December only: nothing to compare with
+    assert rows["AG0101"][0] is None and rows["AG0101"][1] >= 1 and rows["AG0101"][2] is None  # November only
+
+
+def test_previous_periods_follow_the_calendar():
+    from tools.reports.compare import previous_range
+
+    d = dt.date
+    cases = {
+        (d(2025, 12, 1), d(2025, 12, 31), "previous_period"): (d(2025, 11, 1), d(2025, 11, 30)),
+        (d(2025, 3, 1), d(2025, 3, 31), "previous_period"): (d(2025, 2, 1), d(2025, 2, 28)),
+        (d(2025, 10, 1), d(2025, 12, 31), "previous_period"): (d(2025, 7, 1), d(2025, 9, 30)),
+        (d(2026, 1, 1), d(2026, 3, 31), "previous_period"): (d(2025, 10, 1), d(2025, 12, 31)),
+        (d(2026, 7, 1), d(2026, 7, 15), "previous_period"): (d(2026, 6, 1), d(2026, 6, 15)),  # month to date
+        (d(2025, 12, 2), d(2025, 12, 31), "previous_period"): (d(2025, 11, 2), d(2025, 12, 1)),  # 30 days
+        (d(2025, 11, 10), d(2025, 11, 19), "previous_period"): (d(2025, 10, 31), d(2025, 11, 9)),
+        (d(2025, 10, 1), d(2025, 12, 31), "previous_year"): (d(2024, 10, 1), d(2024, 12, 31)),
+        (d(2024, 2, 1), d(2024, 2, 29), "previous_year"): (d(2023, 2, 1), d(2023, 2, 28)),
+        (d(2025, 2, 1), d(2025, 2, 28), "previous_year"): (d(2024, 2, 1), d(2024, 2, 29)),
+    }
+    for (start, end, mode), expected in cases.items():
+        assert previous_range(start, end, mode) == expected, (start, end, mode)
+
+
+def test_the_default_period_is_compared_with_the_month_before(world):
+    result = world["engine"].run(ReportSpec(metrics=["churn_rate", "contacts"], compare="previous_period"))
+    december = world["engine"].run(ReportSpec(metrics=["churn_rate", "contacts"],
+                                              period=Period(start="2025-12-01", end="2025-12-31")))
+    november = world["engine"].run(ReportSpec(metrics=["churn_rate", "contacts"], period=Period(start=NOV[0], end=NOV[1])))
+    (now_churn, prev_churn, churn_change, now_contacts, prev_contacts, contacts_change), = result.rows
+    assert [now_churn, now_contacts] == december.rows[0] and [prev_churn, prev_contacts] == november.rows[0]
+    assert contacts_change == now_contacts - prev_contacts
+    assert math.isclose(churn_change, now_churn - prev_churn, abs_tol=1e-4)
+    yoy = world["engine"].run(ReportSpec(metrics=["contacts"], compare="previous_year"))
+    assert yoy.previous_period.start == dt.date(2024, 12, 1) and any("2025-01" in n for n in yoy.notes)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"metrics": ["churn_rate"], "dimensions": ["month"], "compare": "previous_period"}, "month"),
+    ({"metrics": ["contacts"], "dimensions": ["channel"], "compare": "previous_year",
+      "filters": [{"field": "month", "value": "2025-11"}]}, "month"),
+    ({"metrics": ["renewal_rate"], "dimensions": ["channel"], "sort": {"by": "renewal_rate_change"}},
+     "renewal_rate_change"),
+    ({"metrics": ["renewal_rate"], "dimensions": ["channel"], "compare": "previous_period",
+      "sort": {"by": "churn_rate_change"}}, "renewal_rate_change"),
+    ({"metrics": ["renewal_rate"], "compare": "previous_week"}, "previous_period"),
+])
+def test_invalid_comparisons_say_what_is_wrong(spec, message):
+    with pytest.raises(InvalidInput, match=message):
+        load_spec(spec)
+
+
+def test_sorting_by_a_derived_column_needs_compare_and_snapshots_cannot_be_compared(world):
+    ok = load_spec({"metrics": ["renewal_rate"], "dimensions": ["channel"], "compare": "previous_period",
+                    "sort": {"by": "renewal_rate_previous", "desc": True}})
+    assert ok.sort.by == "renewal_rate_previous"
+    with pytest.raises(InvalidInput, match="high_risk_count is a snapshot.*cannot be compared"):
+        world["engine"].run(ReportSpec(metrics=["high_risk_count"], dimensions=["value_tier"], compare="previous_period"))
+
+
+@pytest.mark.parametrize("value", [EVIL, "1 OR 1=1", "' OR '1'='1"])
+def test_injection_never_reaches_the_comparison_sql(world, value):
+    engine = world["engine"]
+    for mode in ("previous_period", "previous_year"):
+        spec = ReportSpec(metrics=["contacts", "retention_success_rate"], dimensions=["agent"], compare=mode,
+                          filters=[{"field": "agent", "op": "in", "value": [value, "AG0101"]}],
+                          period=Period(start=START, end=END), sort={"by": "contacts_change", "desc": True}, limit=5)
+        result = engine.run(spec)
+        assert value not in result.sql and "DROP" not in result.sql and "1=1" not in result.sql
+        assert result.sql.count("?") >= 6
+    evil = engine.run(ReportSpec(metrics=["contacts"], dimensions=["agent"], compare="previous_period",
+                                 filters=[{"field": "agent", "value": EVIL}],
+                                 period=Period(start=dt.date(2025, 12, 1), end=dt.date(2025, 12, 31))))
+    assert evil.rows == [[EVIL, 1, None, None]] and EVIL not in evil.sql

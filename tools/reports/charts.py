@@ -3,7 +3,9 @@ ChartSpec and rendered to PNG with matplotlib (Agg, imported on first use, never
 
 Shape -> chart: no dimension -> table (a number); one categorical dimension -> bar; the month dimension
 -> line over months (one line per value of a second dimension); two categorical dimensions -> stacked
-bar for additive metrics (counts, cost) and grouped bar for rates; three dimensions -> table.
+bar for additive metrics (counts, cost) and grouped bar for rates; three dimensions -> table. A period
+comparison (spec.compare) by one dimension -> grouped_bar: this period's bar beside the previous one's
+for each value; a comparison with no or two dimensions -> table.
 
 PNG text: with a CJK font installed (WenQuanYi, Noto Sans CJK, Source Han, ...) labels follow the
 spec's language; without one, labels are English and Chinese data values are shown in pinyin where
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.reports.nl_lexicon import BRANDS, METRIC_NAMES, PROVINCES
-from tools.reports.spec import DIMENSION_LABELS, ChartOut, ChartSpec, Dimension, Metric, ReportResult
+from tools.reports.spec import DIMENSION_LABELS, ChartOut, ChartSpec, Dimension, Metric, ReportResult, metric_of
 
 RATE_METRICS = {Metric.churn_rate, Metric.retention_success_rate, Metric.renewal_rate, Metric.renewal_rate_next_month,
                 Metric.renewal_rate_month_after, Metric.reach_rate, Metric.silent_activation_rate,
@@ -62,11 +64,19 @@ def metric_label(name: str, lang: str) -> str:
 
 
 def column_label(name: str, lang: str) -> str:
-    """A result column's display name (dimension or metric)."""
+    """A result column's display name (dimension, metric, or a comparison's `<metric>_previous` / `_change`)."""
     if name in Dimension.__members__:
         return DIMENSION_LABELS[Dimension(name)]["zh" if lang == "zh" else "en"]
     if name == "units":  # the engine's note on units among the definitions
         return "单位" if lang == "zh" else "units"
+    if name == "comparison":  # the engine's note on a period comparison among the definitions
+        return "对比" if lang == "zh" else "comparison"
+    metric = metric_of(name)
+    if metric is not None and name != metric.value:
+        base = metric_label(metric.value, lang)
+        if name.endswith("_previous"):
+            return f"{base}（上期）" if lang == "zh" else f"{base} (previous)"
+        return f"{base}变化" if lang == "zh" else f"{base} change"
     return metric_label(name, lang)
 
 
@@ -90,6 +100,17 @@ def chart_for(result: ReportResult, lang: str | None = None) -> ChartSpec:
     if spec.period:
         first, last = f"{spec.period.start:%Y-%m}", f"{spec.period.end:%Y-%m}"
         title += f" {first}" + ("" if first == last else f"–{last}")
+    if spec.compare:
+        from tools.reports.compare import span_label
+
+        periods: list[str] = []
+        if result.period is not None and result.previous_period is not None:
+            periods = [span_label(p.start, p.end) for p in (result.period, result.previous_period)]
+            title = re.sub(r" \d{4}-\d{2}(?:–\d{4}-\d{2})?$", "", title) + f" {periods[0]} vs {periods[1]}"
+        if len(dims) == 1:
+            return ChartSpec(kind="grouped_bar", x=dims[0], y=metrics, title=title, data=data, compare=spec.compare,
+                             periods=periods)
+        return ChartSpec(kind="table", y=metrics, title=title, data=data, compare=spec.compare, periods=periods)
     if not dims or len(dims) > 2:
         return ChartSpec(kind="table", y=metrics, title=title, data=data)
     if "month" in dims:
@@ -183,15 +204,19 @@ def _draw(plt: Any, chart: ChartSpec, lang: str, label: Any) -> Any:
     for ax, metric in zip(axes[:, 0], panels):
         xs = list(dict.fromkeys(str(value_label(chart.x, r.get(chart.x), lang)) for r in rows))
         groups = (list(dict.fromkeys(r.get(chart.series) for r in rows)) if chart.series else [None])
+        if chart.kind == "grouped_bar":  # this period, then the one it is compared with
+            groups = [metric, f"{metric}_previous"]
         bottom = [0.0] * len(xs)
         for gi, group in enumerate(groups):
             values = [0.0] * len(xs)
             for r in rows:
                 if chart.series is None or r.get(chart.series) == group:
-                    v = r.get(metric)
+                    v = r.get(group if chart.kind == "grouped_bar" else metric)
                     at = xs.index(str(value_label(chart.x, r.get(chart.x), lang)))
                     values[at] = float(v) if v is not None else 0.0
             name = label(value_label(chart.series, group, lang)) if chart.series else None
+            if chart.kind == "grouped_bar":
+                name = _period_name(chart, gi, lang)
             positions = list(range(len(xs)))
             if chart.kind == "line":
                 ax.plot(positions, values, marker="o", label=name)
@@ -211,18 +236,32 @@ def _draw(plt: Any, chart: ChartSpec, lang: str, label: Any) -> Any:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         if chart.series:
             ax.legend(fontsize=8, title=label(column_label(chart.series, lang)))
+        elif chart.kind == "grouped_bar":
+            ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].set_title(title)
     fig.tight_layout()
     return fig
 
 
+def _period_name(chart: ChartSpec, index: int, lang: str) -> str:
+    """Legend text of a comparison's bars: 本期 / 上期 (去年同期) with the period."""
+    zh = lang == "zh"
+    names = ("本期" if zh else "this period",
+             ("上期" if zh else "previous period") if chart.compare == "previous_period" else
+             ("去年同期" if zh else "same period last year"))
+    span = chart.periods[index] if len(chart.periods) > index else ""
+    return f"{names[index]} {span}".strip()
+
+
 def _english_title(chart: ChartSpec) -> str:
     dims = [d for d in (chart.x, chart.series) if d]
     text = ", ".join(metric_label(m, "en") for m in chart.y)
-    period = re.search(r"\s(\d{4}-\d{2}(?:–\d{4}-\d{2})?)$", chart.title)
-    return text + (" by " + " and ".join(column_label(d, "en") for d in dims) if dims else "") + \
-        (f" {period[1]}" if period else "")
+    found = re.search(r"\s(\d{4}-\d{2}(?:–\d{4}-\d{2})?)$", chart.title)
+    period = f" {found[1]}" if found else ""
+    if len(chart.periods) == 2:
+        period = f" {chart.periods[0]} vs {chart.periods[1]}"
+    return text + (" by " + " and ".join(column_label(d, "en") for d in dims) if dims else "") + period
 
 
 def _table(plt: Any, chart: ChartSpec, lang: str, label: Any, title: str) -> Any:
@@ -239,8 +278,9 @@ def _table(plt: Any, chart: ChartSpec, lang: str, label: Any, title: str) -> Any
 def _cell(value: Any, column: str) -> str:
     if value is None:
         return "—"
-    if column in Metric.__members__ and Metric(column) in RATE_METRICS and isinstance(value, (int, float)):
-        return f"{value:.1%}"
+    metric = metric_of(column)
+    if metric in RATE_METRICS and isinstance(value, (int, float)):
+        return f"{value:+.1%}" if column.endswith("_change") else f"{value:.1%}"
     if isinstance(value, float):
         return f"{value:,.2f}"
     return str(value)

@@ -241,6 +241,15 @@ class ReportData:
             cursor.close()
         return (first, last) if first is not None else None
 
+    def first_month(self) -> dt.date | None:
+        """The first day of the earliest usage month (where the subscriber history starts), or None."""
+        cursor = self.connection().cursor()
+        try:
+            month = cursor.execute("SELECT min(month) FROM usage_k").fetchall()[0][0]
+        finally:
+            cursor.close()
+        return dt.date(int(month[:4]), int(month[5:7]), 1) if month else None
+
     def _reference_date(self, db: Any) -> dt.date:
         """The end of the latest usage month, else the latest snapshot date, else today."""
         month = db.execute("SELECT max(month) FROM usage_k").fetchall()[0][0]

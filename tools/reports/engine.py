@@ -24,17 +24,20 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from tools.errors import InvalidInput
+from tools.reports.compare import COMPARE_NAMES, previous_period
 from tools.reports.data import ReportData
 from tools.reports.spec import (
+    COMPARE_DEFINITIONS,
     DIMENSION_LABELS,
     METRIC_DEFINITIONS,
     Dimension,
     Metric,
+    Period,
     ReportResult,
     ReportSpec,
     valid_fields,
 )
-from tools.reports.sql import FAMILY_OF, compile_spec, valid_combinations
+from tools.reports.sql import FAMILY_OF, compile_comparison, compile_spec, valid_combinations
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +145,10 @@ class ReportEngine:
         return values
 
     def run(self, spec: ReportSpec) -> ReportResult:
-        """Compute the report: columns = dimensions + metrics, rows sorted and limited, with definitions."""
+        """Compute the report: columns = dimensions + metrics, rows sorted and limited, with definitions.
+
+        With `spec.compare` each metric comes as `<metric>`, `<metric>_previous`, `<metric>_change` (this
+        period minus the comparison period, in the metric's units), groups joined on the dimension values."""
         started = time.perf_counter()
         db = self.data.connection()
         as_of = self.data.as_of or dt.date.today()
@@ -152,7 +158,11 @@ class ReportEngine:
             start, end = sessions  # every graded practice session
         else:
             start, end = latest_complete_month(as_of)
-        compiled = compile_spec(spec, start, end, as_of)
+        before = previous_period(start, end, spec.compare, spec.lang) if spec.compare else None
+        if before is not None:
+            compiled = compile_comparison(spec, (start, end), (before.start, before.end), as_of)
+        else:
+            compiled = compile_spec(spec, start, end, as_of)
         cursor = db.cursor()
         try:
             rows = cursor.execute(compiled.sql, compiled.params).fetchall()
@@ -160,11 +170,23 @@ class ReportEngine:
             cursor.close()
         lang = spec.lang
         definitions = {m.value: definition(m, lang) for m in spec.metrics}
-        log.info("report %s by %s: %d rows in %.3fs", [m.value for m in spec.metrics],
-                 [d.value for d in spec.dimensions], len(rows), time.perf_counter() - started)
+        if spec.compare:
+            definitions["comparison"] = COMPARE_DEFINITIONS[spec.compare][lang]
+        log.info("report %s by %s%s: %d rows in %.3fs", [m.value for m in spec.metrics],
+                 [d.value for d in spec.dimensions], f" ({spec.compare})" if spec.compare else "", len(rows),
+                 time.perf_counter() - started)
+        label = spec.period.label if spec.period is not None else ""
+        notes = []
+        first = self.data.first_month() if before is not None and not training_only(spec) else None
+        if first is not None and before is not None and before.start < first:
+            notes.append(f"对比期间 {before.start} – {before.end} 早于数据的历史起点（{first:%Y-%m}），"
+                         "其数值可能为空或为0" if lang == "zh" else
+                         f"the comparison period {before.start} – {before.end} starts before the data's history "
+                         f"({first:%Y-%m}); its values may be missing or zero")
         return ReportResult(spec=spec, columns=compiled.columns, rows=[[_plain(v) for v in r] for r in rows],
-                            definitions=definitions, interpretation=interpret(spec, start, end),
-                            as_of=as_of, sql=compiled.sql)
+                            definitions=definitions, interpretation=interpret(spec, start, end, before),
+                            as_of=as_of, sql=compiled.sql, period=Period(start=start, end=end, label=label),
+                            previous_period=before, notes=notes)
 
 
 def training_only(spec: ReportSpec) -> bool:
@@ -185,8 +207,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def interpret(spec: ReportSpec, start: dt.date, end: dt.date) -> str:
-    """The spec in one line of plain words, for the supervisor to check what was understood."""
+def interpret(spec: ReportSpec, start: dt.date, end: dt.date, previous: Period | None = None) -> str:
+    """The spec in one line of plain words, for the supervisor to check what was understood (with a
+    comparison, both periods)."""
     zh = spec.lang == "zh"
     metrics = ("、" if zh else ", ").join(METRIC_NAMES[m][0 if zh else 1] for m in spec.metrics)
     dims = [DIMENSION_LABELS[d][spec.lang] for d in spec.dimensions]
@@ -196,6 +219,13 @@ def interpret(spec: ReportSpec, start: dt.date, end: dt.date) -> str:
         conds.append(f"{DIMENSION_LABELS[f.field][spec.lang]} {_OP_WORDS[f.op]} {value}")
     label = spec.period.label if spec.period is not None and spec.period.label else ""
     when = f"{start.isoformat()} – {end.isoformat()}" + (f" ({label})" if label else "")
+    if previous is not None and spec.compare:
+        name = COMPARE_NAMES[spec.compare][0 if zh else 1]
+        span = f"{previous.start.isoformat()} – {previous.end.isoformat()}"
+        then = ("上期" if zh else "the previous period") if spec.compare == "previous_period" else \
+            ("去年同期" if zh else "the same period last year")
+        when += f"，{name}（{span}），变化 = 本期 - {then}" if zh else \
+            f", {name} ({span}); change = this period minus {then}"
     if zh:
         text = f"{when}，{metrics}" + (f"，按{'、'.join(dims)}" if dims else "")
         text += f"，条件：{'；'.join(conds)}" if conds else ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from tools.errors import InvalidInput
 from tools.reports.charts import RATE_METRICS, column_label, value_label
-from tools.reports.spec import Dimension, Metric, ReportResult
+from tools.reports.spec import Dimension, ReportResult, metric_of
 
 BOM = "\ufeff"
 
@@ -58,8 +58,10 @@ def to_xlsx(result: ReportResult, path: str | Path | None = None, lang: str | No
     for index, column in enumerate(result.columns, start=1):
         letter = sheet.cell(row=1, column=index).column_letter
         sheet.column_dimensions[letter].width = max(12, len(str(sheet.cell(row=1, column=index).value)) * 2)
-        if column in Metric.__members__:
-            fmt = "0.0%" if Metric(column) in RATE_METRICS else "#,##0.00"
+        metric = metric_of(column)  # a metric, or a comparison's <metric>_previous / <metric>_change
+        if metric is not None:
+            fmt = ("+0.0%;-0.0%;0.0%" if column.endswith("_change") else "0.0%") if metric in RATE_METRICS \
+                else "#,##0.00"
             for cells in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cells[0].number_format = fmt
     sheet.freeze_panes = "A2"

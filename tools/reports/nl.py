@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field, ValidationError
 
 from knowledge.normalize import index_form
 from tools.reports.nl_lexicon import (
-    BRANDS, CHAIN, DIMENSION_WORDS, FILTER_WORDS, GROUP_AFTER, GROUP_BEFORE_EN, GROUP_BEFORE_ZH, HIGHER_IS_BETTER,
-    METRIC_NAMES, METRIC_PATTERNS, MONTH_TREND, PROVINCES,
+    BRANDS, CHAIN, COMPARE_PREVIOUS_PERIOD, COMPARE_PREVIOUS_YEAR, COMPARE_QUARTER, DIMENSION_WORDS, FALL_WORDS,
+    FILTER_WORDS, GROUP_AFTER, GROUP_BEFORE_EN, GROUP_BEFORE_ZH, HIGHER_IS_BETTER, METRIC_NAMES, METRIC_PATTERNS,
+    MONTH_TREND, PROVINCES, RISE_WORDS,
 )
-from tools.reports.nl_time import CN_NUM, EN_NUM, add_months, parse_period
-from tools.reports.spec import DIMENSION_LABELS, Dimension, Filter, Metric, Period, ReportSpec, Sort
+from tools.reports.nl_time import CN_NUM, EN_NUM, add_months, parse_period, quarter_to_last_full_month
+from tools.reports.spec import DIMENSION_LABELS, Compare, Dimension, Filter, Metric, Period, ReportSpec, Sort
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = "|".join(f"(?P<{d.value}>{w})" for d, w in DIMENSION_WORDS)
@@ -46,8 +47,12 @@ _DESC = re.compile(r"最高|最多|最大|排名|排行|(?<![a-z])(?:highest|mos
 _ASC = re.compile(r"最低|最少|最小|(?<![a-z])(?:lowest|(?<!at )least|fewest|smallest|ascending)(?![a-z])")
 _AGENT_ID = re.compile(r"(?<![a-z0-9])(ag\d{3,6})(?![0-9])")
 _NEGATION = re.compile(r"(?:除了?|不含|不包括|排除|剔除|非|excluding|except(?: for)?|other than|not in|without)\s*$")
-_CHANGE = re.compile(r"同比|环比|下降|下滑|上升|增长|增加|减少|变化最大|fell|dropped|declin\w*|rose|increas\w*|"
-                     r"decreas\w*|growth|year[- ]over[- ]year|\byoy\b|month[- ]over[- ]month")
+_YEAR_OVER_YEAR = re.compile(COMPARE_PREVIOUS_YEAR)
+_PERIOD_OVER_PERIOD = re.compile(COMPARE_PREVIOUS_PERIOD)
+_QUARTERLY = re.compile(COMPARE_QUARTER)
+_FALL = re.compile(FALL_WORDS)
+_RISE = re.compile(RISE_WORDS)
+_CHANGE = re.compile(r"变化最大|变动最大|波动最大|(?<![a-z])(?:changed the most|(?:biggest|largest) changes?)(?![a-z])")
 _WEEK = re.compile(r"本周|上周|每周|按周|周报|this week|last week|weekly|by week|per week")
 _LEFT_BY_ZH = re.compile(r"按照?\s*([^\s，,。？?]{1,6})")
 _LEFT_BY_EN = re.compile(r"\b(?:by|per)\s+([a-z][a-z\-]{2,20})")
@@ -95,6 +100,7 @@ class _Parse:
         self.unknown: list[str] = []
         self.notes: list[str] = []
         self.count: int | None = None  # a number put before a grouped dimension
+        self.moves: list[tuple[int, int]] = []  # where the question says what fell or rose
 
     def use(self, start: int, end: int) -> None:
         self.t = _blank(self.t, start, end)
@@ -109,6 +115,27 @@ class _Parse:
                 found.append((m.start(), metric))
                 self.use(*m.span())
         return list(dict.fromkeys(metric for _, metric in sorted(found, key=lambda x: x[0])))
+
+    def compare(self) -> tuple[Compare | None, bool]:
+        """(compare mode, said of quarters) from 同比 / 环比 / 比上月 / year over year / vs last month ...
+        Read before the time phrases, so 比上月 and 去年同期 are not taken for the report's period."""
+        mode: Compare | None = None
+        quarterly = False
+        for regex, found in ((_YEAR_OVER_YEAR, "previous_year"), (_PERIOD_OVER_PERIOD, "previous_period")):
+            for m in list(regex.finditer(self.t)):
+                mode = mode or found  # type: ignore[assignment]
+                quarterly = quarterly or bool(_QUARTERLY.search(m[0]))
+                self.use(*m.span())
+        return mode, quarterly
+
+    def direction(self) -> bool | None:
+        """True when the question asks what rose (largest rise first), False for what fell, else None."""
+        found: list[tuple[int, bool]] = []
+        for regex, rise in ((_FALL, False), (_RISE, True)):
+            for m in regex.finditer(self.t):
+                found.append((m.start(), rise))
+                self.moves.append(m.span())  # used after the dimensions: 降幅最大的3个坐席 groups by agent
+        return min(found)[1] if found else None
 
     def period(self) -> Period | None:
         try:
@@ -219,8 +246,9 @@ class _Parse:
                     self.unknown.append(template.format(m[1]))
         if m := _CHANGE.search(self.t):
             self.unknown.append(m[0])
-            self.notes.append(self.tr("不计算期间之间的变化（同比/环比），显示所选期间的数值",
-                                      "changes between periods are not computed; showing the period's values"))
+            self.notes.append(self.tr("不能按变化幅度（不分升降）排序；可以问“下降最多”或“上升最多”",
+                                      "cannot rank by the size of a change in either direction; ask what fell "
+                                      "or rose the most"))
         if m := _WEEK.search(self.t):
             self.unknown.append(m[0])
             self.notes.append(self.tr("报表按月统计，不支持按周", "reports are monthly; weeks are not supported"))
@@ -235,6 +263,8 @@ def parse_question(question: str, *, as_of: dt.date | None = None, lang: str | N
     values = _data_values(engine)
     p = _Parse(question, as_of, values, language)
     metrics = p.metrics()
+    compare, quarterly = p.compare()
+    plain = p.t  # the question without its comparison phrase (与上月相比 is no 对比 of filter values)
     period = p.period()
     filters = p.filters()
     if not metrics:
@@ -245,12 +275,30 @@ def parse_question(question: str, *, as_of: dt.date | None = None, lang: str | N
             metrics = [Metric.subscribers]  # "subscribers by value tier and brand", "各品牌的客户"
         else:
             return ParsedQuestion(question=question, lang=language, message=capabilities(language))
+    rise = p.direction()
+    if rise is not None and compare is None:  # 哪个渠道的续约率下降了: against the previous period
+        compare = "previous_period"
     desc, limit = p.ranking(metrics)
     dims = p.dimensions()
-    if _COMPARE.search(index_form(question)):  # 上海和北京的流失率对比: one row per value compared
+    for span in p.moves:
+        p.use(*span)
+    if _COMPARE.search(plain):  # 上海和北京的流失率对比: one row per value compared
         dims += [f.field for f in filters if f.op == "in" and f.field not in dims]
     dims = dims[:3]
-    sort, limit = p.sort(metrics, dims, desc, limit)
+    if compare is not None and Dimension.month in dims:
+        p.notes.append(p.tr("按月显示时逐月对比，不再另算环比/同比", "a monthly breakdown shows the months side by side, "
+                            "so no separate period comparison"))
+        compare, rise = None, None
+    if compare is not None and period is None and quarterly:  # 各渠道续约率比上季度: this quarter vs the last
+        period = quarter_to_last_full_month(as_of, p.tr("本季度", "this quarter"))
+        p.notes.append(p.tr(f"未指定期间，按季度对比：{period.start} – {period.end}",
+                            f"no period named: comparing the quarter {period.start} – {period.end}"))
+    if rise is not None:
+        sort, limit = p.sort(metrics, dims, rise, limit)
+        if sort is not None:
+            sort = Sort(by=f"{metrics[0].value}_change", desc=rise)
+    else:
+        sort, limit = p.sort(metrics, dims, desc, limit)
     practice_only = all(m in TRAINING_METRICS for m in metrics)
     if period is None and practice_only:  # practice happens on the wall clock: every graded session
         p.notes.append(p.tr("未指定期间，统计全部已评分的练习", "no period named: every graded practice session"))
@@ -264,7 +312,7 @@ def parse_question(question: str, *, as_of: dt.date | None = None, lang: str | N
     p.leftovers()
     try:
         spec = ReportSpec(metrics=metrics[:6], dimensions=dims, filters=filters[:10], period=period, sort=sort,
-                          limit=limit, lang=language)
+                          limit=limit, lang=language, compare=compare)
     except ValidationError as exc:  # e.g. a period running backwards: say so rather than guess
         return ParsedQuestion(question=question, lang=language, unknown=p.unknown,
                               message=p.tr("无法理解这个问题：", "could not read this question: ") + str(exc.errors()[0]["msg"]))
@@ -317,10 +365,19 @@ def describe_spec(spec: ReportSpec, lang: str | None = None) -> str:
         parts.append(f"{spec.period.start} – {spec.period.end}{label}")
     else:
         parts.append("数据最近一个完整月份" if zh else "the latest complete month of the data")
+    if spec.compare:
+        parts.append(("环比（对比上一期）" if zh else "compared with the previous period") if spec.compare == "previous_period"
+                     else ("同比（对比去年同期）" if zh else "compared with the same period last year"))
     if spec.sort:
         by = spec.sort.by
         if by in Metric.__members__:
             by = METRIC_NAMES[Metric(by)][0 if zh else 1]
+        elif by.endswith("_change") and by[:-7] in Metric.__members__:
+            name = METRIC_NAMES[Metric(by[:-7])][0 if zh else 1]
+            by = f"{name}变化" if zh else f"the change in {name}"
+        elif by.endswith("_previous") and by[:-9] in Metric.__members__:
+            name = METRIC_NAMES[Metric(by[:-9])][0 if zh else 1]
+            by = f"上期{name}" if zh else f"the previous {name}"
         elif by in Dimension.__members__:
             by = DIMENSION_LABELS[Dimension(by)]["zh" if zh else "en"]
         order = ("降序" if spec.sort.desc else "升序") if zh else ("descending" if spec.sort.desc else "ascending")
@@ -347,6 +404,7 @@ def comparable(spec: dict[str, Any]) -> dict[str, Any]:
         "period": [str(period["start"]), str(period["end"])] if period else None,
         "sort": [str(sort["by"]), bool(sort.get("desc", True))] if sort else None,
         "limit": spec.get("limit"),
+        "compare": spec.get("compare"),
     }
 
 

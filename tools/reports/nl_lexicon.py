@@ -72,6 +72,8 @@ DIMENSION_WORDS: list[tuple[Dimension, str]] = [
 
 # A dimension word counts only in a grouping context: right after one of these ...
 GROUP_BEFORE_ZH = (r"(?:按照?|根据|分|各|每个?|逐|不同|哪个|哪些|哪|以|前\s*\d+\s*(?:名|个|位|家)?\s*的?|"
+                   r"(?:下降|下滑|上升|增长|提升|降幅|跌幅|增幅|涨幅)(?:最大|最多|最快)?的?\s*"
+                   r"(?:(?:\d+|[一二两三四五六七八九十]+)\s*(?:名|个|位|家))?|"
                    r"(?:最高|最低|最多|最少|最好|最差)的?\s*(?:(?:\d+|[一二两三四五六七八九十]+)\s*(?:名|个|位|家))?)"
                    r"(?:不同的?|各个?|每个)?")
 GROUP_BEFORE_EN = (r"(?:by|per|across|for each|each|which|what|among|between|for every|every|\d+|"
@@ -144,3 +146,27 @@ METRIC_NAMES: dict[Metric, tuple[str, str]] = {
     M.subscribers: ("客户数", "subscribers"), M.contacts: ("接触数", "contacts"),
     M.training_score: ("训练得分", "training score"), M.training_sessions: ("练习次数", "practice sessions"),
 }
+
+# Period-over-period comparison (ReportSpec.compare). These run before the time phrases, so 比上月 /
+# 去年同期 / compared with last month name the comparison, not the period.
+_LAST_ZH = r"上一?个?(?:月|季度?|期|周期)"
+_LAST_EN = r"(?:the )?(?:last|previous|prior|preceding) (?:month|quarter|period)"
+_SAME_EN = r"(?:the )?same (?:month|quarter|period|time)(?: of| in)? (?:last|the previous|the prior) year"
+COMPARE_PREVIOUS_YEAR = (r"同比|(?:比|较|与|和|跟|对比)?去年同期(?:相比|比较|对比|比)?|"
+                         rf"year[- ]on[- ]year|year[- ]over[- ]year|(?<![a-z])yoy(?![a-z])|"
+                         rf"(?:compared (?:with|to)|versus|vs\.?|against|relative to) {_SAME_EN}|{_SAME_EN}")
+COMPARE_PREVIOUS_PERIOD = (rf"环比|(?:比|较|与|和|跟|对比)\s*{_LAST_ZH}(?:相比|比较|对比|比)?|"
+                           rf"(?:compared (?:with|to)|versus|vs\.?|against|relative to|over) {_LAST_EN}|"
+                           r"(?:month|quarter|period)[- ]on[- ](?:month|quarter|period)|"
+                           r"(?:month|quarter|period)[- ]over[- ](?:month|quarter|period)|(?<![a-z])(?:mom|qoq)(?![a-z])")
+# Said of a quarter: with no period named, the comparison is this quarter against the one before.
+COMPARE_QUARTER = r"季度|quarter"
+# Which way the first metric moved: the largest fall first, or the largest rise first (sorted by its change).
+_MOST_ZH = r"(?:了)?(?:得)?(?:最多|最大|最快|最厉害|最严重|最明显)?(?:了)?"
+_MOST_EN = r"(?: the)?(?: most| furthest| fastest| hardest)?"
+FALL_WORDS = (rf"(?:下降|下滑|降低|减少|下跌|跌){_MOST_ZH}|(?:降幅|跌幅|下降幅度|下滑幅度)最大|"
+              rf"(?<![a-z])(?:fell|fallen|dropped|declined|decreased|went down|slipped){_MOST_EN}(?![a-z])|"
+              r"(?:biggest|largest|steepest|sharpest) (?:falls?|drops?|declines?|decreases?)")
+RISE_WORDS = (rf"(?:上升|增长|增加|提升|提高|上涨|涨){_MOST_ZH}|(?:增幅|涨幅|升幅|增长幅度|提升幅度)最大|"
+              rf"(?<![a-z])(?:rose|risen|grew|grown|increased|improved|went up|climbed){_MOST_EN}(?![a-z])|"
+              r"(?:biggest|largest|sharpest) (?:rises?|increases?|gains?|improvements?|growth)")

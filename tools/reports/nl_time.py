@@ -44,6 +44,15 @@ def add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+def quarter_to_last_full_month(as_of: dt.date, label: str) -> Period:
+    """The quarter of the latest complete month, from its first day to that month's end (a quarter compared
+    with the one before when no period is named)."""
+    last = as_of
+    if (as_of + dt.timedelta(days=1)).month == as_of.month:  # as_of mid-month: up to the last full month
+        last = month_end(*add_months(as_of.year, as_of.month, -1))
+    return Period(start=dt.date(last.year, 3 * ((last.month - 1) // 3) + 1, 1), end=last, label=label)
+
+
 def _quarter(year: int, q: int, label: str) -> Period:
     return Period(start=dt.date(year, 3 * q - 2, 1), end=month_end(year, 3 * q), label=label)
 

@@ -184,8 +184,45 @@ class Sort(BaseModel):
     desc: bool = True
 
 
+Compare = Literal["previous_period", "previous_year"]
+COMPARE_SUFFIXES = ("_previous", "_change")  # the derived columns of a comparison: <metric>_previous, <metric>_change
+COMPARE_DEFINITIONS: dict[str, dict[str, str]] = {
+    "previous_period": {
+        "en": "Compared with the previous period of the same length (a month with the month before, a quarter "
+              "with the quarter before, any other range with the same number of days just before it). "
+              "<metric>_previous is the value in that period; change = this period minus the previous period "
+              "(for rates, in the same 0-1 units: percentage points as a fraction). A group found in one period "
+              "only has no value (empty) for the other and no change.",
+        "zh": "环比：与紧邻的上一个等长期间比较（月比上月，季度比上季度，其他日期范围比前面相同天数）。"
+              "<指标>_previous 为上一期间的值；变化 = 本期 - 上期（比率类指标仍以0到1的小数表示，即百分点/100）。"
+              "只在一个期间出现的分组，另一期间的值和变化为空。",
+    },
+    "previous_year": {
+        "en": "Compared with the same dates one year earlier (year over year). <metric>_previous is the value "
+              "then; change = this period minus the same period last year (for rates, in the same 0-1 units: "
+              "percentage points as a fraction). A group found in one period only has no value (empty) for the "
+              "other and no change.",
+        "zh": "同比：与去年同期（日期提前一年）比较。<指标>_previous 为去年同期的值；变化 = 本期 - 去年同期"
+              "（比率类指标仍以0到1的小数表示，即百分点/100）。只在一个期间出现的分组，另一期间的值和变化为空。",
+    },
+}
+
+
+def metric_of(column: str) -> Metric | None:
+    """The metric a result column shows: `renewal_rate`, `renewal_rate_previous` and `renewal_rate_change` all
+    give renewal_rate; a dimension or anything else gives None."""
+    for suffix in ("", *COMPARE_SUFFIXES):
+        if suffix and not column.endswith(suffix):
+            continue
+        name = column[: len(column) - len(suffix)] if suffix else column
+        if name in Metric.__members__:
+            return Metric(name)
+    return None
+
+
 class ReportSpec(BaseModel):
-    """A report: metrics by dimensions, filtered, over a period, sorted and limited."""
+    """A report: metrics by dimensions, filtered, over a period, sorted and limited; optionally compared with
+    the previous period or the same period a year earlier (`compare`)."""
 
     metrics: list[Metric] = Field(..., min_length=1, max_length=6)
     dimensions: list[Dimension] = Field(default_factory=list, max_length=3)
@@ -194,6 +231,8 @@ class ReportSpec(BaseModel):
     sort: Sort | None = None
     limit: int | None = Field(None, ge=1, le=10_000)
     lang: Literal["zh", "en"] = "en"
+    # previous_period: the same-length period just before; previous_year: the same dates a year earlier
+    compare: Compare | None = None
 
     model_config = {"extra": "forbid"}
 
@@ -204,8 +243,15 @@ class ReportSpec(BaseModel):
 
     @model_validator(mode="after")
     def _sort_field(self) -> ReportSpec:
+        if self.compare is not None and (Dimension.month in self.dimensions
+                                         or any(f.field == Dimension.month for f in self.filters)):
+            raise ValueError(f"compare {self.compare!r} compares the whole period with an earlier one, so it cannot "
+                             "be split or filtered by month; drop the month dimension (or filter) and set the period "
+                             "instead, or drop compare to see the months side by side")
         if self.sort is not None:
             allowed = [m.value for m in self.metrics] + [d.value for d in self.dimensions]
+            if self.compare is not None:
+                allowed += [m.value + suffix for suffix in COMPARE_SUFFIXES for m in self.metrics]
             if self.sort.by not in allowed:
                 raise ValueError(f"sort.by {self.sort.by!r} is not a metric or dimension of this spec; "
                                  f"expected one of {allowed}")
@@ -215,12 +261,14 @@ class ReportSpec(BaseModel):
 class ChartSpec(BaseModel):
     """A chart the web page draws (and matplotlib renders to PNG): kind chosen from the result's shape."""
 
-    kind: Literal["bar", "line", "stacked_bar", "table"]
+    kind: Literal["bar", "line", "stacked_bar", "grouped_bar", "table"]  # grouped_bar: this period vs the previous
     x: str | None = None  # the dimension on the x axis
     series: str | None = None  # the second dimension, one series per value
     y: list[str] = Field(default_factory=list)  # metrics
     title: str = ""
     data: list[dict[str, Any]] = Field(default_factory=list)
+    compare: Compare | None = None  # grouped_bar: each metric's `<metric>_previous` is drawn beside it
+    periods: list[str] = Field(default_factory=list)  # grouped_bar: [this period, the previous one] as labels
 
 
 class ChartOut(BaseModel):
@@ -246,6 +294,8 @@ class ReportResult(BaseModel):
     parser: Literal["offline", "llm", "spec"] = "spec"
     notes: list[str] = Field(default_factory=list)  # assumptions made reading the question (nl parser)
     unknown: list[str] = Field(default_factory=list)  # parts of the question that were not understood
+    period: Period | None = None  # the period the report covered (resolved when the spec named none)
+    previous_period: Period | None = None  # with spec.compare: the period it was compared with
 
 
 def valid_fields() -> dict[str, list[str]]:

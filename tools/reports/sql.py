@@ -211,3 +211,50 @@ def compile_spec(spec: ReportSpec, start: dt.date, end: dt.date, as_of: dt.date)
         sql += " LIMIT ?"
         params.append(spec.limit)
     return CompiledReport(sql=sql, params=params, columns=[*dims, *(m.value for m in spec.metrics)])
+
+
+# Digits of a comparison's change column, as the metric itself is rounded (counts stay whole numbers).
+CHANGE_DIGITS: dict[Metric, int | None] = {
+    **{m: 4 for m in Metric}, M.arpu: 2, M.retention_cost: 2, M.cost_per_retained: 2, M.training_score: 1,
+    M.subscribers: None, M.contacts: None, M.high_risk_count: None, M.training_sessions: None,
+}
+
+
+def compile_comparison(spec: ReportSpec, current: tuple[dt.date, dt.date], previous: tuple[dt.date, dt.date],
+                       as_of: dt.date) -> CompiledReport:
+    """One query comparing two periods: the spec compiled for each (as subqueries), joined on the dimension
+    values; columns are the dimensions, then `<metric>`, `<metric>_previous`, `<metric>_change` per metric."""
+    snapshot = [m.value for m in spec.metrics if FAMILY_OF[m].name == "snapshot"]
+    if snapshot:
+        raise InvalidInput(f"{', '.join(snapshot)} is a snapshot of the scored base at the data's reference date, "
+                           "the same whichever period is asked for, so it cannot be compared between periods; "
+                           "compare churn_rate, arpu or the contact and work-order metrics instead")
+    plain = spec.model_copy(update={"sort": None, "limit": None, "compare": None})
+    now, before = compile_spec(plain, *current, as_of), compile_spec(plain, *previous, as_of)
+    dims = [d.value for d in spec.dimensions]
+    select = [f'coalesce(c."{d}", p."{d}") AS "{d}"' for d in dims]
+    columns = list(dims)
+    for m in spec.metrics:
+        name = m.value
+        digits = CHANGE_DIGITS[m]
+        change = f'c."{name}" - p."{name}"'
+        select += [f'c."{name}" AS "{name}"', f'p."{name}" AS "{name}_previous"',
+                   f"{change if digits is None else f'round({change}, {digits})'} AS \"{name}_change\""]
+        columns += [name, f"{name}_previous", f"{name}_change"]
+    if dims:
+        on = " AND ".join(f'c."{d}" IS NOT DISTINCT FROM p."{d}"' for d in dims)
+        source = f"({now.sql}) c FULL OUTER JOIN ({before.sql}) p ON {on}"
+    else:
+        source = f"({now.sql}) c CROSS JOIN ({before.sql}) p"
+    order = []
+    if spec.sort:  # by position: a dimension's name is also a column of both sides
+        order.append(f"{columns.index(spec.sort.by) + 1} {'DESC' if spec.sort.desc else 'ASC'} NULLS LAST")
+    order += [f"{i + 1} ASC NULLS LAST" for i in range(len(dims))]
+    sql = f"SELECT {', '.join(select)} FROM {source}"
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
+    params = [*now.params, *before.params]
+    if spec.limit is not None:
+        sql += " LIMIT ?"
+        params.append(spec.limit)
+    return CompiledReport(sql=sql, params=params, columns=columns)
