@@ -94,6 +94,8 @@ class LexicalIndex:
         """Index `texts` (index forms) under `ids` and persist the result."""
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
+
         tokens = [self.tokenizer.tokens(t) or ["<empty>"] for t in texts]
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if tokens:

@@ -212,6 +212,8 @@ def interpret(spec: ReportSpec, start: dt.date, end: dt.date, previous: Period |
     comparison, both periods)."""
     zh = spec.lang == "zh"
     metrics = ("、" if zh else ", ").join(METRIC_NAMES[m][0 if zh else 1] for m in spec.metrics)
+    from tools.reports.charts import column_label
+
     dims = [DIMENSION_LABELS[d][spec.lang] for d in spec.dimensions]
     conds = []
     for f in spec.filters:
@@ -230,12 +232,12 @@ def interpret(spec: ReportSpec, start: dt.date, end: dt.date, previous: Period |
         text = f"{when}，{metrics}" + (f"，按{'、'.join(dims)}" if dims else "")
         text += f"，条件：{'；'.join(conds)}" if conds else ""
         if spec.sort:
-            text += f"，按{spec.sort.by}{'降序' if spec.sort.desc else '升序'}"
+            text += f"，按{column_label(spec.sort.by, 'zh')}{'降序' if spec.sort.desc else '升序'}"
         return text + (f"，前{spec.limit}条" if spec.limit else "")
     text = metrics + (f" by {' and '.join(dims)}" if dims else "") + f", {when}"
     text += f", where {'; '.join(conds)}" if conds else ""
     if spec.sort:
-        text += f", sorted by {spec.sort.by} {'descending' if spec.sort.desc else 'ascending'}"
+        text += f", sorted by {column_label(spec.sort.by, 'en')} {'descending' if spec.sort.desc else 'ascending'}"
     return text + (f", top {spec.limit}" if spec.limit else "")
 
 
