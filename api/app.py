@@ -71,7 +71,7 @@ def _open(app: FastAPI, services: Any) -> None:
 def _warm_store(services: Any) -> None:
     """Load the churn model and the base's cached averages in the background (readiness does not wait)."""
     from knowledge.errors import RetentionError
-    from tools.churn_model import load_model
+    from tools.model_files import load_model
 
     try:
         if services.store.exists():

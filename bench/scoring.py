@@ -78,7 +78,7 @@ def score_child(root: Path, model_dir: Path, threads: int) -> dict:
     """In a fresh process: read the tables, then features + scoring of every subscriber."""
     from tools.churn import read_scoring_tables
     from tools.churn_batch import iter_scores
-    from tools.churn_model import load_model
+    from tools.model_files import load_model
     from tools.subscribers import SubscriberStore
 
     store = SubscriberStore(root)

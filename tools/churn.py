@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tools.churn_model import METADATA_FILE, ChurnModel, load_model, train_model
+from tools.churn_model import METADATA_FILE, ChurnModel, train_model
+from tools.model_files import load_model
 from tools.errors import InvalidInput
 from tools.feature_text import describe_feature
 from tools.features import LABEL_COLUMN, build_features
@@ -65,7 +66,7 @@ def train_churn_model(
     network_avg_arpu: float | None = None,
 ) -> ChurnTrainReport:
     """Train, calibrate and save the churn model for these subscribers (labels in `churned_next_3m`)."""
-    from tools.churn_model import save_model
+    from tools.model_files import save_model
 
     started = time.perf_counter()
     features, y = labelled_features(subscribers, usage, network_avg_arpu)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from tools.churn import HORIZON_MONTHS, churn_risk, read_scoring_tables, risk_band
-from tools.churn_model import ChurnModel, load_model
+from tools.churn_model import ChurnModel
+from tools.model_files import load_model
 from tools.errors import InvalidInput
 from tools.features import build_features
 from tools.policy import Policy, load_policy

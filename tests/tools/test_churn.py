@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tools import churn_model
+from tools import churn_model, model_files
 from tools.churn import churn_risk, evaluate_cv, train_from_store
 from tools.churn_batch import high_risk_list, score_all
 from tools.errors import SubscriberNotFound
@@ -71,10 +71,10 @@ def test_nested_cv_metrics_are_plausible():
 def test_model_reloads_without_pickle_with_identical_probabilities(kind, frames, tmp_path):
     x, y = frames
     model = churn_model.train_model(x, y, folds=2, seed=3, candidates=(kind,), threads=THREADS)
-    churn_model.save_model(model, tmp_path)
+    model_files.save_model(model, tmp_path)
     raw = (tmp_path / churn_model.MODEL_FILES[kind]).read_bytes()
     assert not raw.startswith(b"\x80")  # not a pickle stream
-    loaded = churn_model.load_model(tmp_path)
+    loaded = model_files.load_model(tmp_path)
     assert loaded is not model and loaded.kind == kind
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
 
@@ -87,18 +87,18 @@ def test_skops_files_with_untrusted_or_unexpected_objects_are_refused(frames, tm
 
     x, y = frames
     model = churn_model.train_model(x, y, folds=2, seed=3, candidates=("logistic",), threads=THREADS)
-    churn_model.save_model(model, tmp_path)
+    model_files.save_model(model, tmp_path)
     sio.dump(FunctionTransformer(os.system), tmp_path / "model.skops")
     with pytest.raises(churn_model.ModelError, match="not trusted: posix.system"):
-        churn_model.load_model(tmp_path)
+        model_files.load_model(tmp_path)
     sio.dump(FunctionTransformer(np.log1p), tmp_path / "model.skops")  # skops trusts this one
     with pytest.raises(churn_model.ModelError, match="does not hold the churn pipeline"):
-        churn_model.load_model(tmp_path)
+        model_files.load_model(tmp_path)
 
 
 def test_probabilities_are_calibrated(frames, store, model_dir):
     x, y = frames  # a different seed than the training store: unseen subscribers
-    model = churn_model.load_model(model_dir)
+    model = model_files.load_model(model_dir)
     p = model.predict_proba(x)
     assert abs(p.mean() - y.mean()) < 0.03
     brier = np.mean((p - y) ** 2)
