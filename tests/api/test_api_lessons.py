@@ -3,15 +3,14 @@ once, with citations; a trainee's results are visible to a supervisor, not to an
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from sample_playbooks import shipped_subset_kb
 
 from tests.api.conftest import ROLES, auth, make_services, make_settings
 from tools.training.quiz import generate_quiz
 
-PLAYBOOKS_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "playbooks"
 
 
 PLAYBOOKS = ("03-cost-caps", "06-warning-signals", "12-port-out", "13-call-structure", "14-objections")
@@ -20,17 +19,8 @@ PLAYBOOKS = ("03-cost-caps", "06-warning-signals", "12-port-out", "13-call-struc
 @pytest.fixture(scope="module")
 def training_services(tmp_path_factory, minilm_embedder) -> Any:
     """Services over the shipped playbooks these tests use (real Chroma, MiniLM) and a fresh database."""
-    import shutil
-
-    from knowledge.base import KnowledgeBase
-
     data_dir = tmp_path_factory.mktemp("training-api")
-    folder = data_dir / "playbooks"
-    folder.mkdir()
-    for path in PLAYBOOKS_DIR.glob("*.md"):
-        if path.name.split(".")[0] in PLAYBOOKS:
-            shutil.copy(path, folder / path.name)
-    assert not KnowledgeBase(data_dir / "knowledge", minilm_embedder).ingest([folder], progress=False).errors
+    shipped_subset_kb(data_dir, PLAYBOOKS, minilm_embedder)
     settings = make_settings(data_dir, api_rate_limit_per_minute=10_000,
                              database_url=f"sqlite:///{data_dir / 'assistant.sqlite'}")
     return make_services(settings, minilm_embedder)

@@ -3,15 +3,14 @@ answer's passage cited, then the next question, then the score. State rides in t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_playbooks import shipped_subset_kb
 
 from assistant.offline_quiz import looks_like_answer, open_quiz
 from tools.training.quiz import generate_quiz
 
-PLAYBOOKS_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "playbooks"
 
 
 PLAYBOOKS = ("03-cost-caps", "06-warning-signals", "07-kpi", "14-objections")  # what these quizzes ask about
@@ -20,19 +19,7 @@ PLAYBOOKS = ("03-cost-caps", "06-warning-signals", "07-kpi", "14-objections")  #
 @pytest.fixture(scope="module")
 def playbooks_kb(tmp_path_factory, minilm_embedder):
     """The shipped playbooks the quizzes here draw on, in a real knowledge base (Chroma, MiniLM)."""
-    import shutil
-
-    from knowledge.base import KnowledgeBase
-
-    data_dir = tmp_path_factory.mktemp("quiz-playbooks")
-    folder = data_dir / "playbooks"
-    folder.mkdir()
-    for path in PLAYBOOKS_DIR.glob("*.md"):
-        if path.name.split(".")[0] in PLAYBOOKS:
-            shutil.copy(path, folder / path.name)
-    kb = KnowledgeBase(data_dir / "knowledge", minilm_embedder)
-    assert not kb.ingest([folder], progress=False).errors
-    return kb
+    return shipped_subset_kb(tmp_path_factory.mktemp("quiz-playbooks"), PLAYBOOKS, minilm_embedder)
 
 
 @pytest.fixture()
