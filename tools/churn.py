@@ -139,19 +139,27 @@ _TOPIC = {"competitor_hotline_calls": "hotline", "competitor_hotline_calls_3m": 
 
 
 def explain(
-    features: pd.DataFrame, contributions: pd.DataFrame, top: int = MAX_REASONS
+    features: pd.DataFrame, contributions: pd.DataFrame, top: int = MAX_REASONS,
+    topics: dict[str, str] | None = None,
 ) -> list[list[ChurnReason]]:
-    """For each row, the factors that raise its risk most, as zh/en reasons with their log-odds."""
+    """For each row, the factors that raise its risk most, as zh/en reasons with their log-odds.
+
+    Features of one topic (the same fact over other windows, or a coarser copy of a categorical
+    feature: `topics`, from the model metadata) become one reason, their contributions summed."""
+    topic_of = {**(topics or {}), **_TOPIC}
     out: list[list[ChurnReason]] = []
     for i in range(len(contributions)):
         row = contributions.iloc[i]
         topics: dict[str, tuple[str, float]] = {}
         for feature, value in row[row > 0].items():
-            topic = _TOPIC.get(str(feature), str(feature))
+            topic = topic_of.get(str(feature), str(feature))
             lead, total = topics.get(topic, (str(feature), 0.0))
             if value > row.get(lead, 0.0):
                 lead = str(feature)
             topics[topic] = (lead, total + float(value))
+        for topic, (lead, total) in topics.items():  # a coarser copy speaks with its finer feature's words
+            if topic in row.index:
+                topics[topic] = (topic, total)
         reasons: list[ChurnReason] = []
         for feature, value in sorted(topics.values(), key=lambda t: -t[1]):
             raw = features[feature].iloc[i] if feature in features else None
@@ -215,8 +223,9 @@ def _churn_risk(store: Any, subscriber_id: str, model_dir: Path, policy: Policy)
     label, label_reasons = risk_label(snapshot, policy, signals=signals,
                                       stage=seg.lifecycle_stage.code, probability=probability)
     label, label_reasons = _low_by_base_rate(label, label_reasons, probability, model)
+    reasons = explain(features, contributions, topics=model.metadata.get("feature_topics"))[0]
     return ChurnRisk(churn_probability=round(probability, 4), risk_label=label,
-                     risk_reasons=label_reasons, reasons=explain(features, contributions)[0],
+                     risk_reasons=label_reasons, reasons=reasons,
                      model=model.kind, model_trained_at=model.metadata.get("trained_at"), **common)
 
 

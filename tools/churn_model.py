@@ -332,10 +332,13 @@ def train_model(
     cv[chosen]["brier_oof"] = score_metrics(y, apply_calibration(calibration, oof[chosen]))["brier"]
     log.info("chosen %s (PR-AUC %.3f); refitting on all rows", chosen, cv[chosen]["pr_auc"])
     candidate = fit_candidate(chosen, features, y, seed, threads)
+    from tools.features import feature_topics
+
     meta = {
         "trained_at": utc_now(), "data_hash": data_hash(features, y), "n": int(len(y)),
         "positives": int(y.sum()), "base_rate": float(y.mean()), "folds": folds, "seed": seed,
         "selected_by": "cv_pr_auc", "cv": cv, "library_versions": _versions(),
+        "feature_topics": feature_topics(features, candidate.spec),
     }
     return ChurnModel(candidate, calibration, meta)
 

@@ -378,3 +378,29 @@ def _reference_months(subscribers: pd.DataFrame, fallback: int) -> np.ndarray:
     ref = pd.to_datetime(subscribers["snapshot_date"]).to_numpy("datetime64[M]")
     months = ref.astype("int64") + 1970 * 12
     return np.where(np.isnat(ref), fallback, months)
+
+
+def feature_topics(features: pd.DataFrame, spec: FeatureSpec) -> dict[str, str]:
+    """Features that restate a finer categorical feature, mapped to it (e.g. `contract_type`, a
+    coarsening of `x_contract`), so that an explanation names one fact once.
+
+    A feature A restates a categorical feature B when B has more distinct values and every value
+    of B goes with a single value of A in the training rows.
+    """
+    if not spec.categorical:
+        return {}
+    sample = features.head(200_000)
+    finer = sorted(spec.categorical, key=lambda c: -len(spec.categorical[c]))
+    topics: dict[str, str] = {}
+    for name in spec.columns:
+        distinct = sample[name].nunique(dropna=False)
+        if distinct < 2:
+            continue
+        for parent in finer:
+            if parent == name or len(spec.categorical[parent]) <= distinct:
+                continue
+            if sample.groupby(sample[parent].astype("string"), dropna=False, observed=True)[name] \
+                    .nunique(dropna=False).max() <= 1:
+                topics[name] = parent
+                break
+    return topics

@@ -121,3 +121,36 @@ def test_train_on_a_file_needs_its_mapping(tmp_path, monkeypatch, capsys):
     code, out, err = run(monkeypatch, capsys, "churn", "train", "--data", str(DATA / "bigml_sample.csv"),
                          "--data-dir", str(tmp_path), "--json")
     assert code == 1 and out == "" and "--mapping" in err
+
+
+def test_ibm_shaped_data_trains_and_names_each_fact_once(tmp_path, monkeypatch, capsys):
+    """Import -> train -> score on 3,000 IBM-shaped rows: the coarse copies the mapping derives
+    (contract_type from Contract, plan_type from InternetService, bank_collection from
+    PaymentMethod) are recorded as topics of their source column, so a reason is given once."""
+    from ibm_like import write_ibm_like
+
+    csv = write_ibm_like(tmp_path / "telco.csv", 3000, seed=11)
+    root = tmp_path / "data"
+    code, out, err = run(monkeypatch, capsys, "data", "import", str(csv), "--mapping", "ibm-telco",
+                         "--data-dir", str(root), "--json")
+    assert code == 0, err
+    imported = json.loads(out)
+    assert imported["rows_imported"] == 3000 and imported["rejected_count"] == 0
+    assert any("TotalCharges" in w and "tenure is 0" in w for w in imported["warnings"])
+    code, out, err = run(monkeypatch, capsys, "churn", "train", "--folds", "3", "--data-dir", str(root), "--json")
+    assert code == 0, err
+    assert json.loads(out)["cv"][json.loads(out)["model"]]["roc_auc"] > 0.75
+    topics = json.loads((root / "models" / "churn" / "metadata.json").read_text())["feature_topics"]
+    assert topics == {"contract_type": "x_contract", "plan_type": "x_internet_service",
+                      "bank_collection": "x_payment_method"}
+
+    frame = pd.read_csv(csv)
+    risky = frame[(frame.Contract == "Month-to-month") & (frame.tenure == 1)].customerID.iloc[0]
+    code, out, err = run(monkeypatch, capsys, "churn", "score", "--subscriber", risky,
+                         "--data-dir", str(root), "--json")
+    assert code == 0, err
+    reasons = json.loads(out)["reasons"]
+    factors = [r["factor"] for r in reasons]
+    assert factors[0] == "x_contract" and reasons[0]["en"] == "contract: month-to-month"
+    assert "contract_type" not in factors and len(set(factors)) == len(factors)
+    assert "1 month in network" in [r["en"] for r in reasons]
