@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from tools.features import EXTRA_PREFIX
+from tools.wording import singular_after_one
 
 # --- plain-language phrases for explanations ---------------------------------------------------
 # {v} value, {a} absolute value, {dz}/{de} direction (下降/上升, down/up). Values are the subscriber's.
@@ -141,15 +140,7 @@ def describe_feature(feature: str, value: object) -> tuple[str, str] | None:
     v = float(value)  # type: ignore[arg-type]
     zh, en = FEATURE_TEXT.get(feature, (f"{_plain(feature)}：{{v}}", f"{_plain(feature)}: {{v}}"))
     words = {"v": _fmt(v), "a": _fmt(abs(v)), "dz": "下降" if v < 0 else "上升", "de": "down" if v < 0 else "up"}
-    en_text = en.format(**words)
-    if words["v"] in ("1", "-1"):  # "1 months in network" -> "1 month in network"
-        en_text = _SINGULAR.sub(lambda m: m.group(1) + m.group(2).removesuffix("s"), en_text)
-    return zh.format(**words), en_text
-
-
-# the unit right after a count of one: "1 months", "1 suspensions", "1 calls forwarded", "1 MB" stays
-_SINGULAR = re.compile(r"((?<![\d.])-?1 (?:\w+ )?)(months|days|suspensions|calls|minutes|lines|"
-                       r"voicemail messages|loyalty points|yuan|SMS)\b")
+    return zh.format(**words), singular_after_one(en.format(**words))
 
 
 def _plain(feature: str) -> str:

@@ -22,6 +22,7 @@ from tools.schemas import (
     Signal,
     SubscriberSnapshot,
 )
+from tools.wording import singular_after_one
 
 LIFECYCLE_STAGES = {
     "identification": ("识别期", "identification"),
@@ -115,7 +116,7 @@ _TEXT: dict[str, tuple[str, str]] = {
 
 def _text(key: str, **values: object) -> tuple[str, str]:
     zh, en = _TEXT[key]
-    return zh.format(**values), en.format(**values)
+    return zh.format(**values), singular_after_one(en.format(**values))
 
 
 def _reason(code: str, key: str | None = None, **values: object) -> Reason:
