@@ -1,12 +1,13 @@
 """Offers + call script for one subscriber, warm, with the offline engine (target: p95 < 200 ms).
 
 Builds a knowledge base over knowledge/playbooks in a temp dir (or reuses --data-dir), warms it,
-runs the pipeline once (the first run embeds and searches every citation query: both the engine and
-the scripts remember citations per knowledge-base version, since their queries are fixed
-templates), then times segment + recommend_offers + draft_call_script --runs times and prints
-p50/p95 as one JSON document.
+and the vectors of the tools' fixed citation queries (as the server does at start), runs the pipeline
+once (the engine and the scripts remember citations per knowledge-base version, since their queries
+are fixed templates), then times segment + recommend_offers + draft_call_script --runs times for
+that subscriber and once each for --distinct different generated subscribers, and prints p50/p95
+as one JSON document.
 
-Usage: python bench/offers.py [--data-dir DIR] [--runs 50] [--lang zh|en]
+Usage: python bench/offers.py [--data-dir DIR] [--runs 50] [--distinct 500] [--lang zh|en]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.base import KnowledgeBase  # noqa: E402
 from knowledge.embeddings import make_embedder  # noqa: E402
+from tools.citations import template_queries  # noqa: E402
 from tools.drafts import SubscriberFacts  # noqa: E402
 from tools.offers import recommend_offers  # noqa: E402
 from tools.rules import segment  # noqa: E402
@@ -71,12 +73,35 @@ def timed(searcher, lang: str, runs: int) -> dict:  # noqa: ANN001
             "script_ms": percentiles(scripts)}
 
 
+def timed_distinct(searcher, lang: str, rows: int) -> dict:  # noqa: ANN001
+    """Time the pipeline once each for `rows` different generated subscribers (their own scenarios,
+    reasons and objections), as a working day's queue of customers would run it."""
+    from tools.drafts import build_facts
+    from tools.generate import generate
+    from tools.segment_frame import snapshots
+
+    frames = generate(rows, seed=9)
+    totals, scenarios = [], set()
+    for snapshot in snapshots(frames["subscribers"], frames["usage"]):
+        started = time.perf_counter()
+        seg = segment(snapshot)
+        plan = recommend_offers(snapshot, seg, churn_probability=seg.rule_score.probability,
+                                churn_reasons=seg.signals, searcher=searcher)
+        scenario = "routine" if plan.scenario == "collection" else plan.scenario
+        draft_call_script(build_facts(snapshot, seg), seg, plan.offers, scenario=scenario, lang=lang,
+                          churn_reasons=seg.signals, searcher=searcher)
+        totals.append((time.perf_counter() - started) * 1000)
+        scenarios.add(plan.scenario)
+    return {"subscribers": rows, "scenarios": sorted(scenarios), "total_ms": percentiles(totals)}
+
+
 def main() -> None:
     """Build or reuse the index, warm it, time the pipeline, print one JSON document."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="reuse the knowledge base under DIR/knowledge")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    parser.add_argument("--distinct", type=int, default=500, help="different generated subscribers to time")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-offers-") as tmp:
@@ -91,15 +116,17 @@ def main() -> None:
                 sys.exit(f"ingest failed: {report.errors}")
         started = time.perf_counter()
         kb.warm()
+        kb.warm_queries(template_queries())  # as the server does at start (Services.warm_knowledge)
         warm_s = round(time.perf_counter() - started, 2)
         o, s, cites = run_once(kb, args.lang)  # first run: every citation query embedded and searched once
         result = {
             "subscriber": "high value, contract ends in 70 days, ARPU -30%, forwarding (domain.md 7.1)",
             "lang": args.lang, "chunks": kb.manifest.chunk_count(), "ingest_s": ingest_s, "warm_s": warm_s,
             "first_run_ms": {"offers": round(o, 1), "script": round(s, 1)}, "citations": cites,
-            "warm": timed(kb, args.lang, args.runs), "target_ms": 200,
+            "warm": timed(kb, args.lang, args.runs), "distinct": timed_distinct(kb, args.lang, args.distinct),
+            "target_ms": 200,
         }
-        result["meets_target"] = result["warm"]["total_ms"]["p95"] < 200
+        result["meets_target"] = max(result["warm"]["total_ms"]["p95"], result["distinct"]["total_ms"]["p95"]) < 200
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

@@ -301,3 +301,19 @@ def add_segments_to_scores(path: Any, store: Any, policy: Policy | None = None,
     for column in ("value_tier", "lifecycle_stage", "risk_label", "tenure_band"):
         table = table.append_column(column, pa.array(seg[column].to_numpy(dtype=object), type=pa.string()))
     pq.write_table(table, path)
+
+
+def snapshots(subscribers: pd.DataFrame, usage: pd.DataFrame | None) -> list[Any]:
+    """One `SubscriberSnapshot` per row, built column-wise (as `SubscriberStore.to_snapshot` does
+    one at a time), with the network averages and the spend ranks of these rows."""
+    import math
+
+    from tools.schemas import SubscriberSnapshot
+
+    frame = snapshot_frame(subscribers, usage, np.sort(_num(subscribers, "cumulative_spend")))
+    averages = {"network_avg_arpu": float(np.nanmean(frame["arpu_3m_avg"])),
+                "network_avg_tenure_months": float(np.nanmean(frame["tenure_months"]))}
+    extra = [c for c in ("brand", "is_student", "age") if c in subscribers]
+    records = frame.drop(columns=["subscriber_id"]).join(subscribers[extra]).to_dict("records")
+    return [SubscriberSnapshot(**{k: None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+                                  for k, v in r.items()}, **averages) for r in records]

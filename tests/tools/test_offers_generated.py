@@ -5,10 +5,8 @@ proactive cost, and every offer, script section and objection cites passages tha
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from tools.catalogue import load_catalogue
@@ -20,7 +18,7 @@ from tools.policy import load_policy
 from tools.rules import segment
 from tools.schemas import SubscriberSnapshot
 from tools.scripts import draft_call_script
-from tools.segment_frame import snapshot_frame
+from tools.segment_frame import snapshots
 
 ROWS = 10_000
 EPS = 1e-6
@@ -29,13 +27,7 @@ EPS = 1e-6
 def generated_snapshots(rows: int, seed: int) -> list[SubscriberSnapshot]:
     """Rule snapshots of generated subscribers (last month's usage against the one before)."""
     frames = generate(rows, seed=seed)
-    subs, usage = frames["subscribers"], frames["usage"]
-    snaps = snapshot_frame(subs, usage, np.sort(subs["cumulative_spend"].to_numpy()))
-    averages = {"network_avg_arpu": float(subs["arpu_3m_avg"].mean()),
-                "network_avg_tenure_months": float(subs["tenure_months"].mean())}
-    records = snaps.drop(columns=["subscriber_id"]).join(subs[["brand", "is_student"]]).to_dict("records")
-    return [SubscriberSnapshot(**{k: None if isinstance(v, float) and math.isnan(v) else v
-                                  for k, v in r.items()}, **averages) for r in records]
+    return snapshots(frames["subscribers"], frames["usage"])
 
 
 @pytest.fixture(scope="module")

@@ -87,3 +87,23 @@ def test_batch_score_file_carries_the_same_segments_as_churn_risk(store: Subscri
         risk = churn_risk(store, row.subscriber_id, model_dir)
         assert (row.value_tier, row.lifecycle_stage, row.risk_label) == (
             risk.value_tier.code, risk.lifecycle_stage.code, risk.risk_label), row.subscriber_id
+
+
+def test_snapshots_built_column_wise_equal_the_store_lookups(store: SubscriberStore) -> None:
+    from tools.segment_frame import snapshots
+
+    subs, usage = store.read_table("subscribers"), store.read_table("usage")
+    built = snapshots(subs, usage)
+    assert len(built) == len(subs)
+    fields = ("tenure_months", "arpu_3m_avg", "payment_type", "contract_end_in_days", "arpu_change_pct",
+              "mou_change_pct", "forwards_to_competitor", "complaints_90d", "silent_days", "arrears_days",
+              "is_group", "group_size", "cumulative_spend_rank_pct", "network_avg_arpu", "brand", "is_student")
+    for i in range(0, len(subs), 97):
+        one = store.to_snapshot(subs["subscriber_id"].iloc[i])
+        for name in fields:
+            mine, theirs = getattr(built[i], name), getattr(one, name)
+            if isinstance(theirs, float):
+                assert mine == pytest.approx(theirs, rel=1e-4, abs=1e-2), (i, name)
+            else:
+                assert mine == theirs, (i, name)
+        assert segment(built[i]).model_dump() == segment(one).model_dump()
