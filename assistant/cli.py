@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "assistant.cli_offers",
     "assistant.cli_outcomes",
     "assistant.cli_script",
+    "assistant.cli_drafts",
     "assistant.cli_ask",
     "assistant.cli_report",
     "assistant.cli_train",

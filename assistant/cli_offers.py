@@ -61,15 +61,7 @@ def offers_command(
     try:
         pol = load_policy(policy or settings.policy_file)
         cat = load_catalogue(catalogue)
-        if subscriber is not None:
-            from tools.offer_inputs import offer_inputs
-            from tools.subscribers import SubscriberStore
-
-            root = data_dir or settings.data_dir
-            model_dir = settings.churn_model_dir if data_dir is None and settings.churn_model_dir else root / "models" / "churn"
-            inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
-        else:
-            inputs = inputs_from_json(read_snapshot_text(subscriber_json or "-"), pol)
+        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
         plan = recommend_offers(**inputs, searcher=knowledge_base(), catalogue=cat, policy=pol,
                                 max_offers=max_offers, customer_initiated=customer_initiated)
     except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
@@ -79,6 +71,41 @@ def offers_command(
         emit_json([offer.model_dump(mode="json", include=fields) for offer in plan.offers])
     else:
         _print_plan(plan)
+
+
+def subscriber_inputs(subscriber: str | None, subscriber_json: str | None, policy: Any,
+                      data_dir: Path | None) -> dict[str, Any]:
+    """`recommend_offers` keyword arguments for a stored subscriber (id or number, with the trained
+    churn model when there is one) or for an inline snapshot file ('-' = stdin)."""
+    from assistant.config import get_settings
+
+    if subscriber_json is not None:
+        return inputs_from_json(read_snapshot_text(subscriber_json), policy)
+    from tools.offer_inputs import offer_inputs
+    from tools.subscribers import SubscriberStore
+
+    settings = get_settings()
+    root = data_dir or settings.data_dir
+    use_settings_model = data_dir is None and settings.churn_model_dir is not None
+    model_dir = settings.churn_model_dir if use_settings_model else root / "models" / "churn"
+    return offer_inputs(SubscriberStore(root), str(subscriber), model_dir, policy)
+
+
+def subscriber_facts(subscriber: str | None, data_dir: Path | None, inputs: dict[str, Any]) -> Any:
+    """What a script or a message may say about the subscriber: the stored record, or the snapshot."""
+    from assistant.config import get_settings
+    from tools.drafts import build_facts
+    from tools.subscribers import SubscriberStore
+
+    seg = inputs["segmentation"]
+    if subscriber is not None:
+        record = SubscriberStore(data_dir or get_settings().data_dir).lookup(subscriber)
+        return build_facts(record, seg, as_of=inputs.get("as_of"))
+    facts = build_facts(inputs["snapshot"], seg, as_of=inputs.get("as_of"))
+    profile = inputs.get("profile")
+    if profile is not None and profile.plan_fee is not None:
+        facts = facts.model_copy(update={"plan_fee": profile.plan_fee, "vip_level": profile.vip_level})
+    return facts
 
 
 def knowledge_base() -> Any:

@@ -43,7 +43,7 @@ def script_command(
 ) -> None:
     """A call script for one subscriber: eight cited sections, objections chosen by churn reasons, do-nots."""
     from assistant.cli import emit_json, fail
-    from assistant.cli_offers import inputs_from_json, knowledge_base, read_snapshot_text
+    from assistant.cli_offers import knowledge_base, subscriber_facts, subscriber_inputs
     from assistant.config import get_settings
     from knowledge.errors import RetentionError
     from tools.catalogue import load_catalogue
@@ -61,17 +61,8 @@ def script_command(
     try:
         pol = load_policy(policy or settings.policy_file)
         cat = load_catalogue(catalogue)
-        root = data_dir or settings.data_dir
-        if subscriber is not None:
-            from tools.offer_inputs import offer_inputs
-            from tools.subscribers import SubscriberStore
-
-            use_settings_model = data_dir is None and settings.churn_model_dir is not None
-            model_dir = settings.churn_model_dir if use_settings_model else root / "models" / "churn"
-            inputs = offer_inputs(SubscriberStore(root), subscriber, model_dir, pol)
-        else:
-            inputs = inputs_from_json(read_snapshot_text(subscriber_json or "-"), pol)
-        facts = _facts(subscriber, root, inputs)
+        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
+        facts = subscriber_facts(subscriber, data_dir, inputs)
         searcher = knowledge_base()  # both the engine and the scripts cache citations per KB version
         plan = recommend_offers(**inputs, searcher=searcher, catalogue=cat, policy=pol, scenario=scenario)
         script = draft_call_script(
@@ -85,22 +76,6 @@ def script_command(
         emit_json(script)
     else:
         _print_script(script)
-
-
-def _facts(subscriber: str | None, data_dir: Path, inputs: dict[str, Any]) -> Any:
-    """What the script may say about the subscriber: the stored record, or the inline snapshot."""
-    from tools.drafts import build_facts
-    from tools.subscribers import SubscriberStore
-
-    seg = inputs["segmentation"]
-    if subscriber is not None:
-        record = SubscriberStore(data_dir).lookup(subscriber)
-        return build_facts(record, seg, as_of=inputs.get("as_of"))
-    facts = build_facts(inputs["snapshot"], seg, as_of=inputs.get("as_of"))
-    profile = inputs.get("profile")
-    if profile is not None and profile.plan_fee is not None:
-        facts = facts.model_copy(update={"plan_fee": profile.plan_fee, "vip_level": profile.vip_level})
-    return facts
 
 
 def _print_script(script: CallScript) -> None:

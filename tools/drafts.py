@@ -159,6 +159,10 @@ class OfferWording(BaseModel):
     conditions: list[str] = Field(default_factory=list)
     validity_days: int | None = None
     placeholder: bool = False
+    reminder: bool = Field(False, description="A payment reminder (collection), not an offer: worded as a notice.")
+
+
+REMINDER_FAMILIES = frozenset({"collection_reminder"})
 
 
 def offer_wording(offer: Offer, lang: Lang) -> OfferWording:
@@ -181,11 +185,14 @@ def offer_wording(offer: Offer, lang: Lang) -> OfferWording:
         title=title, gets=gets,
         conditions=[c for c in conditions if c and c not in gets],  # said once, not twice
         validity_days=terms.validity_days, placeholder=bool(terms.placeholder),
+        reminder=getattr(offer, "family", "") in REMINDER_FAMILIES,
     )
 
 
 def _sms(w: OfferWording, f: SubscriberFacts, lang: Lang) -> tuple[str, bool]:
     """One SMS; to fit a segment only the greeting and the thanks are dropped, never a condition."""
+    if w.reminder:
+        return _reminder_sms(w, f, lang)
     if lang == "zh":
         cond = f"（{'，'.join(w.conditions)}）" if w.conditions else ""
         parts = [
@@ -211,6 +218,29 @@ def _sms(w: OfferWording, f: SubscriberFacts, lang: Lang) -> tuple[str, bool]:
         if len("".join(parts)) <= limit:
             break
         parts[optional] = "" if optional == 2 else ("" if lang == "zh" else "Dear customer, ")
+    text = "".join(parts)
+    return text, len(text) <= limit
+
+
+def _reminder_sms(w: OfferWording, f: SubscriberFacts, lang: Lang) -> tuple[str, bool]:
+    """A payment reminder: no thanks for loyalty, no "you can now get", just the notice and the ways
+    to pay. To fit a segment the personal greeting goes first, then the "already paid" line."""
+    if lang == "zh":
+        number = f"您的号码{f.masked_msisdn}" if f.masked_msisdn else "您的账户"
+        parts = [f"{f.addressee('zh')}您好！" if f.addressee("zh") else "您好！",
+                 f"{number}目前有欠费，为免停机影响使用，请尽快缴费。{w.gets}。", "如已缴费请忽略。"]
+        plain_greeting = "您好！"
+    else:
+        number = f"your number {f.masked_msisdn}" if f.masked_msisdn else "your account"
+        parts = [f"Dear {f.addressee('en')}, " if f.addressee("en") else "Dear customer, ",
+                 f"{number} has an overdue balance. To avoid suspension, please pay soon. {w.gets}.",
+                 " If you have already paid, please ignore this message."]
+        plain_greeting = "Dear customer, "
+    limit = SMS_LIMIT[lang]
+    for index, shorter in ((0, plain_greeting), (2, "")):
+        if len("".join(parts)) <= limit:
+            break
+        parts[index] = shorter
     text = "".join(parts)
     return text, len(text) <= limit
 
@@ -250,6 +280,8 @@ def _context_en(f: SubscriberFacts) -> list[str]:
 
 
 def _email(w: OfferWording, f: SubscriberFacts, lang: Lang, points: bool) -> tuple[str, str]:
+    if w.reminder:
+        return _reminder_email(w, f, lang)
     if lang == "zh":
         subject = f"为您准备的{w.title}方案" + (f"（号码{f.masked_msisdn}）" if f.masked_msisdn else "")
         lines = [f"{f.salutation('zh')}：", "", "您好！" + "".join(_context_zh(f)), "",
@@ -262,7 +294,8 @@ def _email(w: OfferWording, f: SubscriberFacts, lang: Lang, points: bool) -> tup
                   "如不希望再收到此类邮件，请回复“退订”。"]
         return subject, "\n".join(lines)
     subject = f"{w.title}: an offer for you" + (f" ({f.masked_msisdn})" if f.masked_msisdn else "")
-    lines = [f"{f.salutation('en')},", "", " ".join(_context_en(f)), "",
+    context = " ".join(_context_en(f))
+    lines = [f"{f.salutation('en')},", "", *([context, ""] if context else []),
              f"Based on how you use our service, we have prepared {w.title} for you:",
              f"- What you get: {w.gets}"]
     lines += [f"- Conditions: {'; '.join(w.conditions)}"] if w.conditions else []
@@ -274,7 +307,35 @@ def _email(w: OfferWording, f: SubscriberFacts, lang: Lang, points: bool) -> tup
     return subject, "\n".join(lines)
 
 
+def _reminder_email(w: OfferWording, f: SubscriberFacts, lang: Lang) -> tuple[str, str]:
+    if lang == "zh":
+        subject = "欠费缴费提醒" + (f"（号码{f.masked_msisdn}）" if f.masked_msisdn else "")
+        number = f"您的号码{f.masked_msisdn}" if f.masked_msisdn else "您的账户"
+        lines = [f"{f.salutation('zh')}：", "", f"您好！{number}目前有欠费，为免停机影响您的正常使用，请尽快缴费。",
+                 "", f"- {w.gets}", *[f"- {c}" for c in w.conditions], "",
+                 "如已缴费，请忽略本邮件；如有疑问，请直接回复本邮件或联系您的服务经理。"]
+        return subject, "\n".join(lines)
+    subject = "Payment reminder" + (f" ({f.masked_msisdn})" if f.masked_msisdn else "")
+    number = f"your number {f.masked_msisdn}" if f.masked_msisdn else "your account"
+    lines = [f"{f.salutation('en')},", "", f"This is a reminder that {number} has an overdue balance. "
+             "To avoid a suspension of service, please pay soon.", "", f"- {w.gets}",
+             *[f"- {c}" for c in w.conditions], "",
+             "If you have already paid, please ignore this e-mail. For any question, reply to it or call "
+             "your service manager."]
+    return subject, "\n".join(lines)
+
+
 def _call(w: OfferWording, f: SubscriberFacts, lang: Lang) -> str:
+    if w.reminder:
+        if lang == "zh":
+            who = f.addressee("zh") or "您好"
+            return (f"{who}，打扰您了。系统显示您的账户目前有欠费，为免停机影响使用，想提醒您尽快缴费。"
+                    f"{w.gets}。您看什么时候方便缴一下？需要我告诉您缴费方式吗？")
+        who = f.addressee("en")
+        text = ((f"{who}, " if who else "") + "sorry to trouble you. Our records show an overdue balance on "
+                f"your account, and I'd like to help you avoid a suspension. {w.gets}. When would be a good "
+                "time to pay? Shall I walk you through the ways to pay?")
+        return _first_upper(text)
     if lang == "zh":
         who = f.addressee("zh") or "您"
         text = f"{who}，" + (f"您在网已经{f.tenure_months}个月了，非常感谢您的支持。" if f.tenure_months else "非常感谢您的支持。")
@@ -292,7 +353,11 @@ def _call(w: OfferWording, f: SubscriberFacts, lang: Lang) -> str:
         text += f"To be clear about the conditions: {'; '.join(w.conditions)}. "
     if w.validity_days:
         text += f"You can take it up any time in the next {w.validity_days} days. "
-    return text + "Would you like me to set it up for you now?"
+    return _first_upper(text + "Would you like me to set it up for you now?")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def draft_offer_messages(

@@ -173,3 +173,30 @@ def test_bad_arguments_raise() -> None:
         draft_offer_messages(offer, FACTS, "fr")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         draft_offer_messages(offer, FACTS, "zh", channels=("fax",))  # type: ignore[arg-type]
+
+
+def test_a_collection_reminder_is_a_notice_not_an_offer() -> None:
+    passive = SubscriberSnapshot(tenure_months=40, arpu_3m_avg=20, network_avg_arpu=50, payment_type="postpaid",
+                                 arrears_days=100)
+    seg = segment(passive)
+    offer = recommend_offers(passive, seg, churn_probability=0.9, searcher=None).offers[0]
+    assert offer.measure_code == "DA004"
+    for lang, offer_words, notice in (("zh", ("现可办理", "为您准备", "感谢"), "欠费"),
+                                      ("en", ("can now get", "prepared", "thank you"), "overdue balance")):
+        drafts = {d.channel: d for d in draft_offer_messages(offer, FACTS, lang)}
+        assert drafts["email"].subject.startswith("欠费缴费提醒" if lang == "zh" else "Payment reminder")
+        for draft in drafts.values():
+            assert notice in draft.body
+            assert not any(w in draft.body.lower() for w in offer_words), (lang, draft.channel, draft.body)
+            assert FULL not in draft.body
+            assert draft.channel == "call" or "138****5678" in draft.body  # a call never reads the number out
+        assert drafts["sms"].within_limit or drafts["sms"].notes
+
+
+def test_english_wording_starts_with_a_capital_and_has_no_empty_paragraph() -> None:
+    seg = segment(SNAPSHOT)
+    offer = recommend_offers(SNAPSHOT, seg, churn_probability=0.7, searcher=None).offers[0]
+    bare = SubscriberFacts(tenure_months=12)  # nothing to personalise with but the tenure
+    drafts = {d.channel: d for d in draft_offer_messages(offer, bare, "en")}
+    assert drafts["call"].body[0].isupper()
+    assert "\n\n\n" not in drafts["email"].body

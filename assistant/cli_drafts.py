@@ -1,0 +1,86 @@
+"""`retention drafts`: SMS, e-mail and in-call wording of a subscriber's top offers, zh or en."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tools.drafts import Channel
+
+CHANNELS: tuple[Channel, ...] = ("sms", "email", "call")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `drafts` command to `app`."""
+    app.command("drafts")(drafts_command)
+
+
+def drafts_command(
+    subscriber: Annotated[
+        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
+    ] = None,
+    subscriber_json: Annotated[
+        str | None,
+        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention offers` ('-' = stdin)."),
+    ] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", "-c", help="sms, email or call; repeat for several (default: all).")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
+    top: Annotated[int, typer.Option("--top", min=1, max=5, help="Draft for the first N offers of the plan.")] = 1,
+    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
+    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+) -> None:
+    """Messages for the subscriber's next-best offers: the engine's terms only, the number masked."""
+    from assistant.cli import emit_json, fail
+    from assistant.cli_offers import knowledge_base, subscriber_facts, subscriber_inputs
+    from assistant.config import get_settings
+    from knowledge.errors import RetentionError
+    from tools.catalogue import load_catalogue
+    from tools.drafts import draft_offer_messages
+    from tools.offers import recommend_offers
+    from tools.policy import load_policy
+
+    if (subscriber is None) == (subscriber_json is None):
+        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
+    if lang not in ("zh", "en"):
+        fail(f"unknown language {lang!r}; expected zh or en")
+    channels = tuple(channel or CHANNELS)
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        fail(f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}")
+    settings = get_settings()
+    try:
+        pol = load_policy(policy or settings.policy_file)
+        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
+        facts = subscriber_facts(subscriber, data_dir, inputs)
+        plan = recommend_offers(**inputs, searcher=knowledge_base(), catalogue=load_catalogue(catalogue), policy=pol)
+    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
+        fail(str(exc))
+    messages = [
+        {"measure_code": offer.measure_code, "title": offer.title_zh if lang == "zh" else offer.title_en,
+         "drafts": [d.model_dump(mode="json") for d in draft_offer_messages(offer, facts, lang, channels)],
+         "citations": [c.model_dump(mode="json") for c in offer.citations]}
+        for offer in plan.offers[:top]
+    ]
+    if json_output:
+        emit_json({"scenario": plan.scenario, "lang": lang, "messages": messages})
+        return
+    if not messages:
+        notes = plan.notes_zh if lang == "zh" else plan.notes_en
+        typer.echo(f"no offer to draft (scenario {plan.scenario}): " + "; ".join(notes[:2]))
+        return
+    for message in messages:
+        typer.echo(f"{message['measure_code']}  {message['title']}")
+        for draft in message["drafts"]:
+            heading = draft["channel"] + (f" — {draft['subject']}" if draft.get("subject") else "")
+            typer.echo(f"  [{heading}]")
+            for line in draft["body"].splitlines():
+                typer.echo(f"    {line}")
+            for note in draft.get("notes") or []:
+                typer.echo(f"    ! {note}")
+        typer.echo("")
