@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tools.drafts import Channel
+from assistant.cli_offers import (
+    CatalogueOption,
+    DataDirOption,
+    JsonOption,
+    PolicyOption,
+    SnapshotOption,
+    SubscriberOption,
+)
 
-CHANNELS: tuple[Channel, ...] = ("sms", "email", "call")
+CHANNELS = ("sms", "email", "call")  # tools.drafts.Channel
 
 
 def register(app: typer.Typer) -> None:
@@ -18,22 +24,17 @@ def register(app: typer.Typer) -> None:
 
 
 def drafts_command(
-    subscriber: Annotated[
-        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
-    ] = None,
-    subscriber_json: Annotated[
-        str | None,
-        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention offers` ('-' = stdin)."),
-    ] = None,
+    subscriber: SubscriberOption = None,
+    subscriber_json: SnapshotOption = None,
     channel: Annotated[
         list[str] | None, typer.Option("--channel", "-c", help="sms, email or call; repeat for several (default: all).")
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
     top: Annotated[int, typer.Option("--top", min=1, max=5, help="Draft for the first N offers of the plan.")] = 1,
-    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+    json_output: JsonOption = False,
+    policy: PolicyOption = None,
+    catalogue: CatalogueOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Messages for the subscriber's next-best offers: the engine's terms only, the number masked."""
     from assistant.cli import emit_json, fail
@@ -63,7 +64,7 @@ def drafts_command(
         fail(str(exc))
     messages = [
         {"measure_code": offer.measure_code, "title": offer.title_zh if lang == "zh" else offer.title_en,
-         "drafts": [d.model_dump(mode="json") for d in draft_offer_messages(offer, facts, lang, channels)],
+         "drafts": [d.model_dump(mode="json") for d in draft_offer_messages(offer, facts, lang, channels)],  # type: ignore[arg-type]
          "citations": [c.model_dump(mode="json") for c in offer.citations]}
         for offer in plan.offers[:top]
     ]

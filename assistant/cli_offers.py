@@ -21,29 +21,38 @@ EXTRA_KEYS = ("churn_probability", "churn_reasons", "spent_total", "spent_this_m
               "recent_dispatches", "as_of")
 
 
+# Options shared by the commands that work on one subscriber (offers, script, drafts).
+SubscriberOption = Annotated[
+    str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
+]
+SnapshotOption = Annotated[
+    str | None,
+    typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention segment` ('-' = stdin); "
+                 "may add profile fields (handset_gen, plan_type, mou_month, data_mb_month...), "
+                 "churn_probability, spent_total, spent_this_month, recent_dispatches, as_of."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+PolicyOption = Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")]
+CatalogueOption = Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")]
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")]
+
+
 def register(app: typer.Typer) -> None:
     """Add the `offers` command to `app`."""
     app.command("offers")(offers_command)
 
 
 def offers_command(
-    subscriber: Annotated[
-        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
-    ] = None,
-    subscriber_json: Annotated[
-        str | None,
-        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention segment` ('-' = stdin); "
-                     "may add profile fields (handset_gen, plan_type, mou_month, data_mb_month...), "
-                     "churn_probability, spent_total, spent_this_month, recent_dispatches, as_of."),
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    subscriber: SubscriberOption = None,
+    subscriber_json: SnapshotOption = None,
+    json_output: JsonOption = False,
     customer_initiated: Annotated[
         bool, typer.Option("--customer-initiated", help="The customer came in or called (walk-in rules).")
     ] = False,
     max_offers: Annotated[int | None, typer.Option("--max-offers", min=1, max=10, help="At most N offers.")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+    policy: PolicyOption = None,
+    catalogue: CatalogueOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Next-best retention offers for one subscriber: ordered, within the value tier's caps, cited."""
     from assistant.cli import emit_json, fail

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from assistant.cli_offers import (
+    CatalogueOption,
+    DataDirOption,
+    JsonOption,
+    PolicyOption,
+    SnapshotOption,
+    SubscriberOption,
+)
 
 if TYPE_CHECKING:
     from tools.schemas import CallScript
@@ -22,24 +30,19 @@ def register(app: typer.Typer) -> None:
 
 
 def script_command(
-    subscriber: Annotated[
-        str | None, typer.Option("--subscriber", "-s", help="Subscriber id or mobile number in the store.")
-    ] = None,
-    subscriber_json: Annotated[
-        str | None,
-        typer.Option("--subscriber-json", help="Snapshot JSON file as for `retention offers` ('-' = stdin)."),
-    ] = None,
+    subscriber: SubscriberOption = None,
+    subscriber_json: SnapshotOption = None,
     scenario: Annotated[
         str | None,
         typer.Option("--scenario", help=f"One of {', '.join(SCRIPT_SCENARIOS)}; default: the offer plan's."),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
-    json_output: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    json_output: JsonOption = False,
     agent: Annotated[str | None, typer.Option("--agent", help="Your name, for the greeting.")] = None,
     work_number: Annotated[str | None, typer.Option("--work-number", help="Your work number (工号).")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Operator policy YAML.")] = None,
-    catalogue: Annotated[Path | None, typer.Option("--catalogue", help="Operator measure catalogue YAML.")] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+    policy: PolicyOption = None,
+    catalogue: CatalogueOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """A call script for one subscriber: eight cited sections, objections chosen by churn reasons, do-nots."""
     from assistant.cli import emit_json, fail
