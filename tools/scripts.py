@@ -170,8 +170,8 @@ def _render(entries: Sequence[Any], values: dict[str, str | None], flags: set[st
 
 
 def _work_intro(work_number: str | None, lang: Lang) -> str:
-    if not work_number:
-        return ""
+    if not work_number or not work_number.strip():  # 7.10: the greeting states the work number; leave a slot
+        return "，工号（您的工号）" if lang == "zh" else " (work number: your work number)"
     shown = work_number.strip()
     if _MOBILE.match(re.sub(r"[\s-]", "", shown)):  # a phone number is never printed in full
         digits = re.sub(r"\D", "", shown)[-11:]

@@ -329,3 +329,9 @@ def test_template_queries_cover_every_fixed_query_of_the_tools() -> None:
     assert {m.citation_query for m in catalogue.measures.values()} <= found
     assert {f.citation_query for f in catalogue.families.values()} <= found
     assert caps_query("高价值", "high value", "zh") in engine_queries() and found <= set(engine_queries())
+
+
+def test_without_a_work_number_the_greeting_leaves_a_slot_for_it(kb) -> None:
+    for lang, slot in (("zh", "工号（您的工号）"), ("en", "work number: your work number")):
+        script, _, _ = build("renewal", lang, kb)
+        assert slot in script.sections[0].lines[0]
