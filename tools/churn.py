@@ -150,18 +150,18 @@ def explain(
     out: list[list[ChurnReason]] = []
     for i in range(len(contributions)):
         row = contributions.iloc[i]
-        topics: dict[str, tuple[str, float]] = {}
+        groups: dict[str, tuple[str, float]] = {}  # topic -> (feature that speaks for it, summed contribution)
         for feature, value in row[row > 0].items():
             topic = topic_of.get(str(feature), str(feature))
-            lead, total = topics.get(topic, (str(feature), 0.0))
+            lead, total = groups.get(topic, (str(feature), 0.0))
             if value > row.get(lead, 0.0):
                 lead = str(feature)
-            topics[topic] = (lead, total + float(value))
-        for topic, (lead, total) in topics.items():  # a coarser copy speaks with its finer feature's words
+            groups[topic] = (lead, total + float(value))
+        for topic, (lead, total) in groups.items():  # a coarser copy speaks with its finer feature's words
             if topic in row.index:
-                topics[topic] = (topic, total)
+                groups[topic] = (topic, total)
         reasons: list[ChurnReason] = []
-        for feature, value in sorted(topics.values(), key=lambda t: -t[1]):
+        for feature, value in sorted(groups.values(), key=lambda t: -t[1]):
             raw = features[feature].iloc[i] if feature in features else None
             text = describe_feature(feature, None if raw is pd.NA else raw)
             if value < MIN_CONTRIBUTION or text is None:

@@ -385,12 +385,14 @@ def feature_topics(features: pd.DataFrame, spec: FeatureSpec) -> dict[str, str]:
     coarsening of `x_contract`), so that an explanation names one fact once.
 
     A feature A restates a categorical feature B when B has more distinct values and every value
-    of B goes with a single value of A in the training rows.
+    of B goes with a single value of A in the training rows. B needs at least 20 rows per category
+    for that to mean something (on a few rows, any feature looks like a function of a region).
     """
-    if not spec.categorical:
-        return {}
     sample = features.head(200_000)
-    finer = sorted(spec.categorical, key=lambda c: -len(spec.categorical[c]))
+    finer = sorted((c for c in spec.categorical if len(sample) >= 20 * max(1, len(spec.categorical[c]))),
+                   key=lambda c: -len(spec.categorical[c]))
+    if not finer:
+        return {}
     topics: dict[str, str] = {}
     for name in spec.columns:
         distinct = sample[name].nunique(dropna=False)
