@@ -38,29 +38,20 @@ def drafts_command(
 ) -> None:
     """Messages for the subscriber's next-best offers: the engine's terms only, the number masked."""
     from assistant.cli import emit_json, fail
-    from assistant.cli_offers import knowledge_base, subscriber_facts, subscriber_inputs
-    from assistant.config import get_settings
+    from assistant.cli_offers import plan_for, subscriber_facts
     from knowledge.errors import RetentionError
-    from tools.catalogue import load_catalogue
     from tools.drafts import draft_offer_messages
-    from tools.offers import recommend_offers
-    from tools.policy import load_policy
 
-    if (subscriber is None) == (subscriber_json is None):
-        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
     if lang not in ("zh", "en"):
         fail(f"unknown language {lang!r}; expected zh or en")
     channels = tuple(channel or CHANNELS)
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown:
         fail(f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}")
-    settings = get_settings()
+    inputs, plan, _ = plan_for(subscriber, subscriber_json, policy, catalogue, data_dir)
     try:
-        pol = load_policy(policy or settings.policy_file)
-        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
         facts = subscriber_facts(subscriber, data_dir, inputs)
-        plan = recommend_offers(**inputs, searcher=knowledge_base(), catalogue=load_catalogue(catalogue), policy=pol)
-    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
+    except RetentionError as exc:
         fail(str(exc))
     messages = [
         {"measure_code": offer.measure_code, "title": offer.title_zh if lang == "zh" else offer.title_en,

@@ -55,31 +55,40 @@ def offers_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Next-best retention offers for one subscriber: ordered, within the value tier's caps, cited."""
-    from assistant.cli import emit_json, fail
-    from assistant.config import get_settings
-    from tools.catalogue import load_catalogue
-    from tools.offers import recommend_offers
-    from tools.policy import load_policy
+    from assistant.cli import emit_json
     from tools.schemas import Offer
 
-    from knowledge.errors import RetentionError
-
-    if (subscriber is None) == (subscriber_json is None):
-        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
-    settings = get_settings()
-    try:
-        pol = load_policy(policy or settings.policy_file)
-        cat = load_catalogue(catalogue)
-        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
-        plan = recommend_offers(**inputs, searcher=knowledge_base(), catalogue=cat, policy=pol,
-                                max_offers=max_offers, customer_initiated=customer_initiated)
-    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
-        fail(str(exc))
+    _, plan, _ = plan_for(subscriber, subscriber_json, policy, catalogue, data_dir,
+                          max_offers=max_offers, customer_initiated=customer_initiated)
     if json_output:
         fields = set(Offer.model_fields)
         emit_json([offer.model_dump(mode="json", include=fields) for offer in plan.offers])
     else:
         _print_plan(plan)
+
+
+def plan_for(subscriber: str | None, subscriber_json: str | None, policy: Path | None, catalogue: Path | None,
+             data_dir: Path | None, **engine_args: Any) -> tuple[dict[str, Any], OfferPlan, Any]:
+    """(engine inputs, offer plan, knowledge base) for the one subscriber the options name; a missing
+    or doubled subscriber, an unknown one, or a bad policy or catalogue exits 1 with one line."""
+    from assistant.cli import fail
+    from assistant.config import get_settings
+    from knowledge.errors import RetentionError
+    from tools.catalogue import load_catalogue
+    from tools.offers import recommend_offers
+    from tools.policy import load_policy
+
+    if (subscriber is None) == (subscriber_json is None):
+        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
+    try:
+        pol = load_policy(policy or get_settings().policy_file)
+        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
+        searcher = knowledge_base()  # the engine and the scripts cache citations per KB version
+        plan = recommend_offers(**inputs, searcher=searcher, catalogue=load_catalogue(catalogue), policy=pol,
+                                **engine_args)
+    except RetentionError as exc:
+        fail(str(exc))
+    return inputs, plan, searcher
 
 
 def subscriber_inputs(subscriber: str | None, subscriber_json: str | None, policy: Any,

@@ -46,34 +46,23 @@ def script_command(
 ) -> None:
     """A call script for one subscriber: eight cited sections, objections chosen by churn reasons, do-nots."""
     from assistant.cli import emit_json, fail
-    from assistant.cli_offers import knowledge_base, subscriber_facts, subscriber_inputs
-    from assistant.config import get_settings
+    from assistant.cli_offers import plan_for, subscriber_facts
     from knowledge.errors import RetentionError
-    from tools.catalogue import load_catalogue
-    from tools.offers import recommend_offers
-    from tools.policy import load_policy
     from tools.scripts import draft_call_script
 
-    if (subscriber is None) == (subscriber_json is None):
-        fail("give exactly one of --subscriber ID or --subscriber-json FILE")
     if scenario is not None and scenario not in SCRIPT_SCENARIOS:
         fail(f"unknown scenario {scenario!r}; expected one of {', '.join(SCRIPT_SCENARIOS)}")
     if lang not in ("zh", "en"):
         fail(f"unknown language {lang!r}; expected zh or en")
-    settings = get_settings()
+    inputs, plan, searcher = plan_for(subscriber, subscriber_json, policy, catalogue, data_dir, scenario=scenario)
     try:
-        pol = load_policy(policy or settings.policy_file)
-        cat = load_catalogue(catalogue)
-        inputs = subscriber_inputs(subscriber, subscriber_json, pol, data_dir)
-        facts = subscriber_facts(subscriber, data_dir, inputs)
-        searcher = knowledge_base()  # both the engine and the scripts cache citations per KB version
-        plan = recommend_offers(**inputs, searcher=searcher, catalogue=cat, policy=pol, scenario=scenario)
         script = draft_call_script(
-            facts, inputs["segmentation"], plan.offers, scenario=scenario or plan.scenario, lang=lang,
-            churn_reasons=inputs["churn_reasons"], searcher=searcher, agent_name=agent, work_number=work_number,
+            subscriber_facts(subscriber, data_dir, inputs), inputs["segmentation"], plan.offers,
+            scenario=scenario or plan.scenario, lang=lang, churn_reasons=inputs["churn_reasons"],
+            searcher=searcher, agent_name=agent, work_number=work_number,
             spent_this_month=inputs["spent_this_month"], spent_total=inputs["spent_total"],
         )
-    except RetentionError as exc:  # unknown subscriber, bad policy or catalogue: one line, exit 1
+    except RetentionError as exc:
         fail(str(exc))
     if json_output:
         emit_json(script)
